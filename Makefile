@@ -1,0 +1,44 @@
+# NETcare: `make run` starts the embedded system; `make test` runs the whole suite.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+# The suite runs against this machine's PostgreSQL and Redis.
+TEST_ENV := DATABASE_URL=postgres://postgres@127.0.0.1:5432/netcare \
+	REDIS_URL=redis://127.0.0.1:6379/15 \
+	SECRET_KEY=netcare-test-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz \
+	SECURE_SSL_REDIRECT=0 SECURE_COOKIES=0 NETCARE_REQUIRE_SERVICES=1 \
+	DJANGO_ALLOW_ASYNC_UNSAFE=true NETCARE_VAR_DIR=$(CURDIR)/var/test
+
+.PHONY: install run test lint migrations services bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	DEBUG=1 $(PY) manage.py migrate --noinput
+	DEBUG=1 $(PY) manage.py seed_demo
+	DEBUG=1 $(PY) manage.py run_embedded
+
+services:
+	bash scripts/ensure-services.sh
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(TEST_ENV) $(PY) manage.py makemigrations --check --dry-run
+
+test: $(STAMP) services lint
+	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP) services
+	$(TEST_ENV) $(PY) -m bench
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,89 @@
+"""Who may see and change which patients: the one place NETcare answers that question.
+
+Deny by default. Navigators and NET specialists see the patients treated at their own specialist
+centre; a referring oncologist sees the patients they referred or are the primary oncologist for;
+centre administrators manage users and centres and see no clinical records. Everything attached to
+a patient (referrals, courses, cycles, tasks) is scoped through :func:`scope_to_patients`, so lists
+and details apply one rule, and an object outside it is a 404, never a 403 that confirms it exists.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, TypeVar
+
+from django.core.exceptions import ValidationError
+from django.db.models import Model, Q, QuerySet
+from django.http import Http404
+
+from netcare.models import Role
+
+if TYPE_CHECKING:
+    from patients.models import Patient
+
+M = TypeVar("M", bound=Model)
+
+
+def _patient_q(user, prefix: str = "") -> Q | None:
+    """The filter selecting the patients `user` may see, or None when they may see none."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return None
+    if user.role in (Role.NAVIGATOR, Role.SPECIALIST):
+        centre = user.centre
+        if centre is None or not centre.is_specialist_centre:
+            return None
+        return Q(**{f"{prefix}centre_id": centre.pk})
+    if user.role == Role.REFERRING_ONCOLOGIST:
+        return Q(**{f"{prefix}referring_oncologist_id": user.pk}) | Q(
+            **{f"{prefix}primary_oncologist_id": user.pk}
+        )
+    return None
+
+
+def visible_patients(user) -> QuerySet[Patient]:
+    """All patients `user` may see."""
+    from patients.models import Patient
+
+    return scope_to_patients(user, Patient.objects.all(), patient_path="")
+
+
+def scope_to_patients(user, queryset: QuerySet[M], *, patient_path: str = "patient") -> QuerySet[M]:
+    """Narrow any queryset of patient-owned rows to those `user` may see.
+
+    `patient_path` is the lookup from the queryset's model to its Patient ("" for Patient itself,
+    "referral__patient" for a model two steps away).
+    """
+    prefix = f"{patient_path}__" if patient_path else ""
+    condition = _patient_q(user, prefix)
+    if condition is None:
+        return queryset.none()
+    return queryset.filter(condition)
+
+
+def can_view_patient(user, patient: Patient) -> bool:
+    condition = _patient_q(user)
+    if condition is None:
+        return False
+    if user.role in (Role.NAVIGATOR, Role.SPECIALIST):
+        return patient.centre_id == user.centre_id
+    return user.pk in (patient.referring_oncologist_id, patient.primary_oncologist_id)
+
+
+def can_change_patient(user, patient: Patient) -> bool:
+    """Clinical data entry (labs, adverse events, profile) is open to everyone who may see the
+    patient; workflow transitions add their own role checks on top."""
+    return can_view_patient(user, patient)
+
+
+def get_object_for(user, queryset: QuerySet[M], *, patient_path: str = "patient", **lookup) -> M:
+    """One object `user` may see, or Http404 (also when it exists but is out of scope)."""
+    try:
+        return scope_to_patients(user, queryset, patient_path=patient_path).get(**lookup)
+    except (queryset.model.DoesNotExist, ValidationError, ValueError) as exc:
+        # ValidationError/ValueError: a malformed id is as unknown as a missing one.
+        raise Http404("Not found.") from exc
+
+
+def get_patient_for(user, external_id) -> Patient:
+    from patients.models import Patient
+
+    return get_object_for(user, Patient.objects.all(), patient_path="", external_id=external_id)

@@ -1,0 +1,113 @@
+"""The audit trail: who viewed which patient record and who changed what.
+
+Functions here only add rows; rows are never updated or deleted. Values written into `changes`
+are the field values of clinical records, so the table is protected like the records themselves
+and only administrators read it (Django admin, read-only).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import models
+
+from netcare.models import AuditEvent
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, (decimal.Decimal, uuid.UUID)):
+        return str(value)
+    if isinstance(value, models.Model):
+        return str(getattr(value, "external_id", value.pk))
+    return value
+
+
+def snapshot(instance: models.Model, fields: Iterable[str] | None = None) -> dict[str, Any]:
+    """The current concrete field values of `instance`, ready to diff and store as JSON."""
+    names = fields or [
+        f.attname for f in instance._meta.concrete_fields if not f.primary_key  # noqa: SLF001
+    ]
+    return {name: _jsonable(getattr(instance, name)) for name in names}
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    """{field: [old, new]} for the fields whose value changed."""
+    return {
+        key: [before.get(key), after.get(key)]
+        for key in sorted(set(before) | set(after))
+        if before.get(key) != after.get(key)
+    }
+
+
+def _patient_uuid(obj: models.Model | None) -> uuid.UUID | None:
+    if obj is None:
+        return None
+    if obj._meta.label == "patients.Patient":  # noqa: SLF001
+        return obj.external_id
+    patient = getattr(obj, "patient", None)
+    return getattr(patient, "external_id", None)
+
+
+def _object_identity(obj: models.Model | None) -> tuple[str, str]:
+    if obj is None:
+        return "", ""
+    return obj._meta.label, str(getattr(obj, "external_id", obj.pk))  # noqa: SLF001
+
+
+def record(
+    *,
+    actor,
+    action: str,
+    obj: models.Model | None = None,
+    changes: dict[str, Any] | None = None,
+    note: str = "",
+    ip_address: str | None = None,
+) -> AuditEvent:
+    object_type, object_id = _object_identity(obj)
+    return AuditEvent.objects.create(
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        patient_id=_patient_uuid(obj),
+        changes=changes or {},
+        note=note[:255],
+        ip_address=ip_address,
+    )
+
+
+def record_view(*, actor, obj: models.Model, ip_address: str | None = None) -> AuditEvent:
+    return record(actor=actor, action=AuditEvent.Action.VIEW, obj=obj, ip_address=ip_address)
+
+
+def record_export(*, actor, obj: models.Model, note: str = "") -> AuditEvent:
+    return record(actor=actor, action=AuditEvent.Action.EXPORT, obj=obj, note=note)
+
+
+def record_create(*, actor, obj: models.Model) -> AuditEvent:
+    return record(actor=actor, action=AuditEvent.Action.CREATE, obj=obj,
+                  changes={k: [None, v] for k, v in snapshot(obj).items()})
+
+
+def record_update(
+    *, actor, obj: models.Model, before: dict[str, Any], note: str = ""
+) -> AuditEvent:
+    """Store what changed between `before` (a :func:`snapshot`) and the object as it is now."""
+    return record(actor=actor, action=AuditEvent.Action.UPDATE, obj=obj,
+                  changes=diff(before, snapshot(obj, before.keys())), note=note)
+
+
+def record_transition(*, actor, obj: models.Model, source: str, target: str,
+                      note: str = "") -> AuditEvent:
+    return record(actor=actor, action=AuditEvent.Action.TRANSITION, obj=obj,
+                  changes={"state": [source, target]}, note=note)
+
+
+def client_ip(request) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None

@@ -1,0 +1,130 @@
+"""Core data: centres, users with their role, and the audit trail."""
+
+from __future__ import annotations
+
+import uuid
+import zoneinfo
+
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.db import models
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not a known time zone.")
+
+
+class Centre(models.Model):
+    """A NET specialist centre or a referring oncology practice."""
+
+    class Kind(models.TextChoices):
+        SPECIALIST_CENTRE = "specialist_centre", "NET specialist centre"
+        REFERRING_PRACTICE = "referring_practice", "Referring practice"
+
+    external_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
+    phone = models.CharField(max_length=40, blank=True)
+    email = models.EmailField(blank=True)
+    address = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_specialist_centre(self) -> bool:
+        return self.kind == self.Kind.SPECIALIST_CENTRE
+
+
+class Role(models.TextChoices):
+    NAVIGATOR = "navigator", "Nurse navigator"
+    REFERRING_ONCOLOGIST = "referring_oncologist", "Referring oncologist"
+    SPECIALIST = "specialist", "NET specialist"
+    ADMINISTRATOR = "administrator", "Centre administrator"
+
+
+class User(AbstractUser):
+    """A NETcare user: one role, working at one centre or practice."""
+
+    external_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    role = models.CharField(max_length=32, choices=Role.choices, blank=True)
+    centre = models.ForeignKey(
+        Centre, on_delete=models.PROTECT, null=True, blank=True, related_name="users"
+    )
+    specialty = models.CharField(
+        max_length=64, blank=True, help_text="e.g. NET oncology, nuclear medicine"
+    )
+    phone = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(role__in=[*Role.values, ""]), name="user_role_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username
+
+    @property
+    def is_navigator(self) -> bool:
+        return self.role == Role.NAVIGATOR
+
+    @property
+    def is_specialist(self) -> bool:
+        return self.role == Role.SPECIALIST
+
+    @property
+    def is_referring_oncologist(self) -> bool:
+        return self.role == Role.REFERRING_ONCOLOGIST
+
+    @property
+    def is_centre_administrator(self) -> bool:
+        return self.role == Role.ADMINISTRATOR
+
+
+class AuditEvent(models.Model):
+    """Who looked at or changed what, and when. Rows are only ever added."""
+
+    class Action(models.TextChoices):
+        VIEW = "view", "Viewed"
+        CREATE = "create", "Created"
+        UPDATE = "update", "Changed"
+        DELETE = "delete", "Deleted"
+        TRANSITION = "transition", "State change"
+        EXPORT = "export", "Exported"
+        LOGIN = "login", "Logged in"
+        LOGIN_FAILED = "login_failed", "Failed login"
+        LOGOUT = "logout", "Logged out"
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="audit_events"
+    )
+    action = models.CharField(max_length=16, choices=Action.choices)
+    object_type = models.CharField(max_length=64, blank=True)
+    object_id = models.CharField(max_length=64, blank=True, db_index=True)
+    patient_id = models.UUIDField(null=True, blank=True, db_index=True)
+    changes = models.JSONField(default=dict, blank=True)
+    note = models.CharField(max_length=255, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["object_type", "object_id", "-at"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_id} {self.action} {self.object_type}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValidationError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("Audit events are append-only.")

@@ -1,0 +1,86 @@
+"""Core pages: role home routing, the three role home pages and the health check."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from netcare import audit, health, throttle
+from netcare.forms import ThrottledAuthenticationForm
+from netcare.models import AuditEvent, Role
+
+ROLE_HOMES = {
+    Role.NAVIGATOR: "navigator-home",
+    Role.SPECIALIST: "specialist-home",
+    Role.REFERRING_ONCOLOGIST: "oncologist-home",
+    Role.ADMINISTRATOR: "admin:index",
+}
+
+
+def role_required(*roles: str):
+    """Only users of one of `roles` may open the view; others get 403."""
+
+    def decorator(view):
+        @login_required
+        def wrapped(request: HttpRequest, *args, **kwargs):
+            if request.user.role not in roles:
+                raise PermissionDenied("This page is not available for your role.")
+            return view(request, *args, **kwargs)
+
+        wrapped.__name__ = view.__name__
+        wrapped.__doc__ = view.__doc__
+        return wrapped
+
+    return decorator
+
+
+class LoginView(auth_views.LoginView):
+    form_class = ThrottledAuthenticationForm
+    redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        throttle.clear_failures(form.get_user().get_username())
+        audit.record(actor=form.get_user(), action=AuditEvent.Action.LOGIN,
+                     ip_address=audit.client_ip(self.request))
+        return response
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    target = ROLE_HOMES.get(request.user.role)
+    if target is None:
+        messages.error(request, "Your account has no role yet. Ask your centre administrator.")
+        return render(request, "netcare/no_role.html", status=403)
+    return redirect(reverse(target))
+
+
+@role_required(Role.NAVIGATOR)
+def navigator_home(request: HttpRequest) -> HttpResponse:
+    return render(request, "netcare/navigator_home.html")
+
+
+@role_required(Role.SPECIALIST)
+def specialist_home(request: HttpRequest) -> HttpResponse:
+    return render(request, "netcare/specialist_home.html")
+
+
+@role_required(Role.REFERRING_ONCOLOGIST)
+def oncologist_home(request: HttpRequest) -> HttpResponse:
+    return render(request, "netcare/oncologist_home.html")
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    result = health.status()
+    healthy = all(value == "ok" for value in result.values())
+    return JsonResponse({"status": "ok" if healthy else "unavailable", **result},
+                        status=200 if healthy else 503)

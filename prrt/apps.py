@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class PrrtConfig(AppConfig):
+    name = "prrt"
+    verbose_name = "PRRT courses and cycles"

@@ -1,0 +1,105 @@
+"""`make run`'s embedded mode: SQLite and the filesystem broker, no server needed.
+
+Starts the real run command (web, worker, beat) in a fresh var/ folder, signs every demo user in
+through HTTP, checks a task crosses processes through the filesystem broker, and stops it with
+Ctrl-C (SIGINT), expecting all three processes to end.
+"""
+
+import http.cookiejar
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.integration
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def embedded_env(var_dir: Path) -> dict:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "NETCARE_REQUIRE_SERVICES")}
+    env.update({"DEBUG": "1", "NETCARE_VAR_DIR": str(var_dir)})
+    return env
+
+
+def sign_in(base: str, username: str) -> str:
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    page = opener.open(f"{base}/accounts/login/", timeout=10).read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    data = urllib.parse.urlencode({"username": username, "password": "netcare-demo",
+                                   "csrfmiddlewaretoken": token}).encode()
+    request = urllib.request.Request(f"{base}/accounts/login/", data=data,
+                                     headers={"Referer": f"{base}/accounts/login/"})
+    response = opener.open(request, timeout=10)
+    return response.geturl()
+
+
+def test_embedded_run_serves_every_demo_user_and_stops_on_ctrl_c(tmp_path):
+    env = embedded_env(tmp_path)
+    for args in (["migrate", "--noinput"], ["seed_demo"]):
+        done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+    assert (tmp_path / "netcare.sqlite3").exists()
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen([sys.executable, "manage.py", "run_embedded", "--addr",
+                             f"127.0.0.1:{port}"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/accounts/login/", timeout=2) as response:
+                    assert b"Sign in to NETcare" in response.read()
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail("the embedded web server did not answer within 60 s")
+                time.sleep(0.5)
+
+        homes = {"navigator": "/navigator/", "specialist": "/specialist/",
+                 "oncologist": "/oncologist/", "oncologist2": "/oncologist/",
+                 "admin": "/admin/"}
+        for username, home in homes.items():
+            assert sign_in(base, username) == base + home
+
+        # A task sent from this process reaches the embedded worker through the filesystem.
+        marker = tmp_path / "processed"
+        code = ("import django; django.setup(); from netcare.tasks import heartbeat; "
+                "heartbeat.delay()")
+        subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=60,
+                       env={**env, "DJANGO_SETTINGS_MODULE": "netcare.settings"})
+        queue = tmp_path / "broker" / "queue"
+        deadline = time.monotonic() + 60
+        while any(queue.iterdir()):
+            if time.monotonic() > deadline:
+                pytest.fail("the embedded worker did not consume the queued task")
+            time.sleep(0.5)
+        assert not marker.exists()
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            output, _ = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            pytest.fail("the embedded run did not stop within 30 s of Ctrl-C")
+    assert proc.returncode is not None
+    assert "NETcare stopped." in output
+    assert "http://127.0.0.1:" in output

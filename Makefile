@@ -10,7 +10,7 @@ TEST_ENV := DATABASE_URL=postgres://postgres@127.0.0.1:5432/netcare \
 	REDIS_URL=redis://127.0.0.1:6379/15 \
 	SECRET_KEY=netcare-test-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz \
 	SECURE_SSL_REDIRECT=0 SECURE_COOKIES=0 NETCARE_REQUIRE_SERVICES=1 \
-	DJANGO_ALLOW_ASYNC_UNSAFE=true NETCARE_VAR_DIR=$(CURDIR)/var/test
+	DJANGO_ALLOW_ASYNC_UNSAFE=true DATABASE_CONN_MAX_AGE=0 NETCARE_VAR_DIR=$(CURDIR)/var/test
 
 .PHONY: install run test lint migrations services bench clean
 

@@ -50,4 +50,9 @@ def seed_demo() -> list[str]:
         user.set_password(settings.NETCARE_DEMO_PASSWORD)
         user.save()
         created.append(username)
+    from netcare.demo_patients import seed_demo_patients
+
+    patients = seed_demo_patients()
+    if patients:
+        created.append(f"{len(patients)} patients")
     return created

@@ -233,3 +233,6 @@ LOGGING = {
 }
 
 NETCARE_DEMO_PASSWORD = "netcare-demo"  # noqa: S105 - synthetic demo accounts only
+
+# The address people use to reach NETcare, for links in emails.
+NETCARE_BASE_URL = os.environ.get("NETCARE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")

@@ -20,6 +20,8 @@ urlpatterns = [
     path("specialist/", views.specialist_home, name="specialist-home"),
     path("oncologist/", views.oncologist_home, name="oncologist-home"),
     path("patients/", include("patients.urls")),
+    path("referrals/", include("referrals.urls")),
+    path("api/v1/", include("netcare.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),

@@ -69,12 +69,20 @@ def navigator_home(request: HttpRequest) -> HttpResponse:
 
 @role_required(Role.SPECIALIST)
 def specialist_home(request: HttpRequest) -> HttpResponse:
-    return render(request, "netcare/specialist_home.html")
+    from referrals.selectors import specialist_inbox
+
+    return render(request, "netcare/specialist_home.html",
+                  {"trays": specialist_inbox(request.user)})
 
 
 @role_required(Role.REFERRING_ONCOLOGIST)
 def oncologist_home(request: HttpRequest) -> HttpResponse:
-    return render(request, "netcare/oncologist_home.html")
+    from referrals.selectors import NEXT_STEP_FOR_REFERRER, patients_with_latest_referral
+
+    patients = list(patients_with_latest_referral(request.user))
+    for patient in patients:
+        patient.next_step = NEXT_STEP_FOR_REFERRER.get(patient.referral_state, "")
+    return render(request, "netcare/oncologist_home.html", {"patients": patients})
 
 
 @never_cache

@@ -5,4 +5,6 @@ from patients import views
 app_name = "patients"
 urlpatterns = [
     path("<uuid:external_id>/", views.patient_detail, name="detail"),
+    path("<uuid:external_id>/labs/", views.lab_panel_add, name="labs-add"),
+    path("<uuid:external_id>/adverse-events/", views.adverse_event_add, name="adverse-event-add"),
 ]

@@ -1,12 +1,74 @@
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+"""The patient record page and its data-entry forms (labs, adverse events)."""
 
-from netcare import access, audit
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from netcare import audit
+from patients import selectors, services
+from patients.forms import AdverseEventForm, LabPanelForm
+
+
+def _lab_form(request, patient, data=None) -> LabPanelForm:
+    return LabPanelForm(data, prefix="labs", time_zone=patient.centre.time_zone)
+
+
+def _render_record(request, patient, *, lab_form=None, ae_form=None, status=200):
+    context = {
+        "patient": patient,
+        "labs": patient.labs.filter(entered_in_error=False).select_related("entered_by")[:60],
+        "imaging": patient.imaging.all(),
+        "adverse_events": patient.adverse_events.select_related("reported_by"),
+        "referrals": patient.referrals.select_related("centre").order_by("-created_at"),
+        "lab_form": lab_form or _lab_form(request, patient),
+        "ae_form": ae_form or AdverseEventForm(prefix="ae"),
+    }
+    return render(request, "patients/detail.html", context, status=status)
 
 
 @login_required
 def patient_detail(request: HttpRequest, external_id) -> HttpResponse:
-    patient = access.get_patient_for(request.user, external_id)
+    patient = selectors.patient_record_for(request.user, external_id)
     audit.record_view(actor=request.user, obj=patient, ip_address=audit.client_ip(request))
-    return render(request, "patients/detail.html", {"patient": patient})
+    return _render_record(request, patient)
+
+
+@require_POST
+@login_required
+def lab_panel_add(request: HttpRequest, external_id) -> HttpResponse:
+    patient = selectors.patient_record_for(request.user, external_id)
+    form = _lab_form(request, patient, request.POST)
+    if form.is_valid() and not form.results:
+        form.add_error(None, "Enter at least one lab value.")
+    if not form.is_valid():
+        messages.error(request, "The labs were not saved: correct the fields marked below.")
+        return _render_record(request, patient, lab_form=form, status=400)
+    with transaction.atomic():
+        for result in form.results:
+            services.lab_result_add(actor=request.user, patient=patient, **result)
+    messages.success(request, f"{len(form.results)} lab results saved.")
+    return redirect("patients:detail", external_id=patient.external_id)
+
+
+@require_POST
+@login_required
+def adverse_event_add(request: HttpRequest, external_id) -> HttpResponse:
+    patient = selectors.patient_record_for(request.user, external_id)
+    form = AdverseEventForm(request.POST, prefix="ae")
+    if not form.is_valid():
+        messages.error(request, "The adverse event was not saved: correct the fields below.")
+        return _render_record(request, patient, ae_form=form, status=400)
+    try:
+        services.adverse_event_report(actor=request.user, patient=patient, **form.cleaned_data)
+    except ValidationError as exc:
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+        return _render_record(request, patient, ae_form=form, status=400)
+    messages.success(request, "Adverse event reported; the treating team has been notified.")
+    return redirect("patients:detail", external_id=patient.external_id)

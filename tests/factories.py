@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 import factory
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 
 from netcare.models import Centre, Role, User
 from patients.models import Patient
@@ -39,9 +41,15 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     @factory.post_generation
     def password(self, create, extracted, **kwargs):
-        self.set_password(extracted or settings.NETCARE_DEMO_PASSWORD)
+        # Hashing with Argon2 is slow by design: hash the demo password once per run.
+        self.password = make_password(extracted) if extracted else demo_password_hash()
         if create:
             self.save(update_fields=["password"])
+
+
+@functools.cache
+def demo_password_hash() -> str:
+    return make_password(settings.NETCARE_DEMO_PASSWORD)
 
 
 class PatientFactory(factory.django.DjangoModelFactory):
@@ -57,3 +65,15 @@ class PatientFactory(factory.django.DjangoModelFactory):
     family_name = factory.Sequence(lambda n: f"Family{n}")
     date_of_birth = dt.date(1962, 5, 14)
     sex = Patient.Sex.FEMALE
+
+
+class ReferralFactory(factory.django.DjangoModelFactory):
+    """A referral in any state (the state is set at creation, never changed afterwards)."""
+
+    class Meta:
+        model = "referrals.Referral"
+
+    patient = factory.SubFactory(PatientFactory)
+    referring_oncologist = factory.LazyAttribute(lambda r: r.patient.referring_oncologist)
+    centre = factory.LazyAttribute(lambda r: r.patient.centre)
+    question = "Is this patient a candidate for PRRT?"

@@ -1,0 +1,3 @@
+"""REST API v1 routes (objects addressed by UUID)."""
+
+urlpatterns: list = []

@@ -1,0 +1,189 @@
+"""Patient record use cases. Lab values are validated by the clinical rules' units, and the tumour
+grade is derived by the rules from the pathology, never typed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from netcare import audit
+from patients.models import (
+    AdverseEvent,
+    ImagingStudy,
+    LabResult,
+    Patient,
+    PerformanceStatus,
+    TumourProfile,
+)
+from prrt import rules
+
+
+def _decimal(value: Any, field: str) -> Decimal:
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise ValidationError({field: f"'{value}' is not a number."}) from None
+    if not number.is_finite():
+        raise ValidationError({field: "Enter a finite number."})
+    return number
+
+
+def lab_validate(*, analyte: str, value: Any, unit: str, uln: Any = None,
+                 lln: Any = None) -> Decimal:
+    """Check one lab value with the rules' units; ValidationError names the bad field."""
+    if analyte not in LabResult.Analyte.values:
+        raise ValidationError({"analyte": f"Unknown analyte '{analyte}'."})
+    number = _decimal(value, "value")
+    if analyte in LabResult.PLAIN_NUMBER_ANALYTES:
+        expected = LabResult.PLAIN_NUMBER_ANALYTES[analyte]
+        if (unit or "") != expected:
+            raise ValidationError({"unit": f"{analyte} takes the unit '{expected}'."})
+        try:
+            rules.Labs(**{analyte: number})
+        except rules.RulesInputError as exc:
+            raise ValidationError({"value": exc.message}) from None
+        return number
+    limits = {name: (None if raw in (None, "") else _decimal(raw, name))
+              for name, raw in (("uln", uln), ("lln", lln))}
+    try:
+        rules.lab_value(analyte, number, unit, field="", **limits)
+    except rules.RulesInputError as exc:
+        field = exc.field if exc.field in ("value", "unit", "uln", "lln") else "value"
+        raise ValidationError({field: exc.message}) from None
+    if analyte in ("bilirubin", "ast", "alt") and limits["uln"] is None:
+        raise ValidationError({"uln": f"Give the lab's upper limit of normal for {analyte}."})
+    return number
+
+
+def lab_result_add(*, actor, patient: Patient, analyte: str, value: Any, unit: str,
+                   collected_at: dt.datetime, uln: Any = None, lln: Any = None) -> LabResult:
+    number = lab_validate(analyte=analyte, value=value, unit=unit, uln=uln, lln=lln)
+    if collected_at.tzinfo is None:
+        raise ValidationError({"collected_at": "Give the collection time with its time zone."})
+    with transaction.atomic():
+        result = LabResult.objects.create(
+            patient=patient, analyte=analyte, value=number, unit=unit or "",
+            uln=None if uln in (None, "") else Decimal(str(uln)),
+            lln=None if lln in (None, "") else Decimal(str(lln)),
+            collected_at=collected_at, entered_by=actor,
+        )
+        audit.record_create(actor=actor, obj=result)
+    return result
+
+
+def lab_result_mark_in_error(*, actor, result: LabResult, reason: str) -> LabResult:
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the result is in error."})
+    with transaction.atomic():
+        before = audit.snapshot(result, ["entered_in_error"])
+        result.entered_in_error = True
+        result.save(update_fields=["entered_in_error"])
+        audit.record_update(actor=actor, obj=result, before=before, note=reason)
+    return result
+
+
+def derive_grade(profile: TumourProfile) -> None:
+    """Set the profile's grade and its explanation from the rules (WHO 2019)."""
+    result = rules.tumour_grade(
+        profile.differentiation,
+        ki67_percent=profile.ki67_percent,
+        mitoses_per_2mm2=profile.mitoses_per_2mm2,
+    )
+    profile.grade = str(result.grade)
+    profile.grade_explanation = " ".join(result.reasons)
+
+
+def tumour_profile_save(*, actor, patient: Patient, data: dict[str, Any]) -> TumourProfile:
+    with transaction.atomic():
+        profile = TumourProfile.objects.filter(patient=patient).first()
+        before = audit.snapshot(profile) if profile else None
+        if profile is None:
+            profile = TumourProfile(patient=patient)
+        for key, value in data.items():
+            setattr(profile, key, value)
+        derive_grade(profile)
+        profile.full_clean()
+        profile.save()
+        if before is None:
+            audit.record_create(actor=actor, obj=profile)
+        else:
+            audit.record_update(actor=actor, obj=profile, before=before)
+    return profile
+
+
+def _create(actor, model, **fields):
+    obj = model(**fields)
+    obj.full_clean()
+    obj.save()
+    audit.record_create(actor=actor, obj=obj)
+    return obj
+
+
+def imaging_add(*, actor, patient: Patient, **fields) -> ImagingStudy:
+    with transaction.atomic():
+        return _create(actor, ImagingStudy, patient=patient, entered_by=actor, **fields)
+
+
+def performance_status_add(*, actor, patient: Patient, **fields) -> PerformanceStatus:
+    with transaction.atomic():
+        return _create(actor, PerformanceStatus, patient=patient, entered_by=actor, **fields)
+
+
+def adverse_event_report(*, actor, patient: Patient, **fields) -> AdverseEvent:
+    """Record an adverse event and tell the treating team (and the referrer) about it."""
+    from coordinators.services import notify
+    from netcare.models import Role, User
+
+    with transaction.atomic():
+        event = _create(actor, AdverseEvent, patient=patient, reported_by=actor, **fields)
+        team = list(User.objects.filter(centre_id=patient.centre_id, is_active=True,
+                                        role__in=[Role.NAVIGATOR, Role.SPECIALIST]))
+        recipients = [u for u in [*team, patient.referring_oncologist] if u.pk != actor.pk]
+        from django.urls import reverse
+
+        url = reverse("patients:detail", args=[patient.external_id])
+        transaction.on_commit(lambda: notify(
+            recipients=recipients,
+            subject=f"Adverse event reported: grade {event.ctcae_grade}",
+            body=f"A grade {event.ctcae_grade} adverse event ({event.get_category_display()}) "
+                 f"was reported for patient {patient.mrn}.", url=url))
+    return event
+
+
+def patient_update(*, actor, patient: Patient, data: dict[str, Any]) -> Patient:
+    with transaction.atomic():
+        before = audit.snapshot(patient, list(data))
+        for key, value in data.items():
+            setattr(patient, key, value)
+        patient.full_clean()
+        patient.save()
+        audit.record_update(actor=actor, obj=patient, before=before)
+    return patient
+
+
+def mrn_allocate(*, centre) -> str:
+    """The next medical record number of `centre` (call inside a transaction)."""
+    from netcare.models import Centre
+
+    Centre.objects.select_for_update().get(pk=centre.pk)
+    count = Patient.objects.filter(centre=centre).count()
+    while True:
+        count += 1
+        mrn = f"NC{centre.pk:02d}-{count:06d}"
+        if not Patient.objects.filter(centre=centre, mrn=mrn).exists():
+            return mrn
+
+
+def patient_register(*, actor, centre, referring_oncologist, data: dict[str, Any]) -> Patient:
+    """Create a patient of the specialist `centre` with a newly allocated MRN."""
+    with transaction.atomic():
+        patient = Patient(centre=centre, referring_oncologist=referring_oncologist,
+                          mrn=mrn_allocate(centre=centre), **data)
+        patient.full_clean()
+        patient.save()
+        audit.record_create(actor=actor, obj=patient)
+    return patient

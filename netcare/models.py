@@ -29,6 +29,10 @@ class Centre(models.Model):
     phone = models.CharField(max_length=40, blank=True)
     email = models.EmailField(blank=True)
     address = models.TextField(blank=True)
+    rules_settings = models.JSONField(
+        default=dict, blank=True,
+        help_text="This centre's choices for the clinical rules (e.g. precaution_days); "
+        "anything not set keeps NETcare's documented default.")
 
     class Meta:
         ordering = ["name"]
@@ -39,6 +43,14 @@ class Centre(models.Model):
     @property
     def is_specialist_centre(self) -> bool:
         return self.kind == self.Kind.SPECIALIST_CENTRE
+
+    def clean(self) -> None:
+        from prrt.rules import RulesConfig
+
+        try:
+            RulesConfig.from_mapping(self.rules_settings or {})
+        except (ValueError, TypeError) as exc:
+            raise ValidationError({"rules_settings": str(exc)}) from exc
 
 
 class Role(models.TextChoices):

@@ -1,0 +1,253 @@
+"""The clinical rules' inputs for a course and its cycles, derived from records (never typed).
+
+Builds on prrt.records (patient data) and adds what the course knows: doses given, withheld and
+occurred categories, baseline values, precaution windows, the pre-dose lab window and the
+centre's rules settings. Pure reads; callers pass `today`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Max
+
+from netcare.numbers import plain
+from patients.models import AdverseEvent, LabResult
+from prrt import rules
+from prrt.models import Administration, Cycle, CycleDecision, CycleState, SSAInjection
+from prrt.records import rules_labs, rules_patient
+
+REQUIRED_PRE_DOSE = ["platelets", "hemoglobin", "neutrophils", "creatinine", "bilirubin",
+                     "albumin"]
+
+
+def rules_config(centre) -> rules.RulesConfig:
+    return rules.RulesConfig.from_mapping(centre.rules_settings or {})
+
+
+def local_date(moment: dt.datetime, centre) -> dt.date:
+    return moment.astimezone(zoneinfo.ZoneInfo(centre.time_zone)).date()
+
+
+@dataclass
+class CourseHistory:
+    """The course as the rules see it: doses and the categories of each withhold episode."""
+
+    doses: list[rules.Dose] = field(default_factory=list)
+    withheld: set[str] = field(default_factory=set)
+    occurred: set[str] = field(default_factory=set)
+    administrations: list[Administration] = field(default_factory=list)
+
+    def as_rules(self) -> rules.Course:
+        return rules.Course(doses=tuple(self.doses), withheld_categories=frozenset(self.withheld),
+                            occurred_categories=frozenset(self.occurred))
+
+    @property
+    def cumulative_activity_gbq(self) -> Decimal:
+        return sum((Decimal(str(d.activity_gbq)) for d in self.doses), Decimal(0))
+
+
+def course_history(course) -> CourseHistory:
+    """Walk the cycles in order: a withhold adds its categories to the current episode; the
+    next dose given closes the episode and its categories count as occurred (§5)."""
+    history = CourseHistory()
+    cycles = list(course.cycles.order_by("number").prefetch_related("decisions"))
+    administrations = {a.cycle_id: a for a in
+                       Administration.objects.filter(cycle__course=course)}
+    for cycle in cycles:
+        for decision in cycle.decisions.all():
+            if decision.decision == CycleDecision.Decision.WITHHOLD:
+                history.withheld.update(decision.categories)
+        administration = administrations.get(cycle.pk)
+        if administration is not None:
+            history.administrations.append(administration)
+            history.doses.append(rules.Dose(
+                cycle=cycle.number,
+                date=local_date(administration.administered_at, course.centre),
+                activity_gbq=administration.activity_gbq))
+            history.occurred |= history.withheld
+            history.withheld = set()
+    return history
+
+
+def precaution_windows(course, config: rules.RulesConfig) -> list[tuple[dt.datetime, dt.date]]:
+    """(infusion time, last day of the window) for every infusion given."""
+    return [(a.administered_at,
+             local_date(a.administered_at, course.centre)
+             + dt.timedelta(days=config.precaution_days))
+            for a in Administration.objects.filter(cycle__course=course)]
+
+
+def in_precaution_window(moment: dt.datetime, windows, centre) -> bool:
+    """Day 0 before the infusion is fine; from the infusion to the window's last day is not."""
+    day = local_date(moment, centre)
+    return any(start < moment and day <= end for start, end in windows)
+
+
+def pre_dose_labs(cycle: Cycle, *, today: dt.date,
+                  config: rules.RulesConfig) -> tuple[dict[str, LabResult], list[LabResult]]:
+    """The latest usable lab per analyte for this cycle, and the draws refused because they
+    fell inside a precaution window."""
+    course = cycle.course
+    centre = course.centre
+    start = cycle.planned_date - dt.timedelta(days=config.pre_dose_lab_window_days)
+    end = max(today, cycle.planned_date)
+    tz = zoneinfo.ZoneInfo(centre.time_zone)
+    windows = precaution_windows(course, config)
+    latest: dict[str, LabResult] = {}
+    refused: list[LabResult] = []
+    labs = (LabResult.objects.filter(
+        patient_id=course.patient_id, entered_in_error=False,
+        collected_at__gte=dt.datetime.combine(start, dt.time.min, tzinfo=tz),
+        collected_at__lt=dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=tz))
+        .order_by("analyte", "-collected_at", "-id"))
+    for lab in labs:
+        if in_precaution_window(lab.collected_at, windows, centre):
+            refused.append(lab)
+            continue
+        latest.setdefault(lab.analyte, lab)
+    return latest, refused
+
+
+def last_long_acting_ssa(course) -> dt.date | None:
+    patient = course.patient
+    injected = (SSAInjection.objects.filter(patient=patient,
+                                           agent__in=["octreotide_lar", "lanreotide"])
+                .aggregate(last=Max("given_at"))["last"])
+    lar = Administration.objects.filter(cycle__course__patient=patient,
+                                        lar_injected_at__isnull=False).aggregate(
+        last=Max("lar_injected_at"))["last"]
+    dates = [local_date(moment, course.centre) for moment in (injected, lar) if moment]
+    if patient.last_long_acting_ssa_on is not None:
+        dates.append(patient.last_long_acting_ssa_on)
+    return max(dates) if dates else None
+
+
+def baseline_for(course, latest: dict[str, LabResult], today: dt.date) -> rules.Baseline | None:
+    data = course.baseline or {}
+    if data.get("creatinine"):
+        creatinine = rules.lab_value("creatinine", data["creatinine"]["value"],
+                                     data["creatinine"]["unit"], field="baseline.creatinine")
+        return rules.Baseline(creatinine=creatinine, weight_kg=data.get("weight_kg"),
+                              age_years=data.get("age_years"))
+    if "creatinine" not in latest:
+        return None
+    lab = latest["creatinine"]
+    patient = course.patient
+    return rules.Baseline(
+        creatinine=rules.lab_value("creatinine", lab.value, lab.unit, field="baseline.creatinine"),
+        weight_kg=patient.weight_kg, age_years=patient.age_on(today))
+
+
+def baseline_snapshot(course, latest: dict[str, LabResult], today: dt.date) -> dict:
+    lab = latest.get("creatinine")
+    patient = course.patient
+    return {
+        "creatinine": None if lab is None else {"value": str(lab.value), "unit": lab.unit},
+        "weight_kg": None if patient.weight_kg is None else str(patient.weight_kg),
+        "age_years": patient.age_on(today),
+    }
+
+
+def adverse_events_since(course, since: dt.date) -> list[rules.AdverseEvent]:
+    events = AdverseEvent.objects.filter(patient_id=course.patient_id, onset_on__gte=since)
+    return [rules.AdverseEvent(grade=e.ctcae_grade, category=e.category, term=e.term,
+                               related=e.related_to_treatment) for e in events]
+
+
+def labs_snapshot(latest: dict[str, LabResult]) -> dict:
+    return {analyte: {"value": plain(lab.value), "unit": lab.unit,
+                      "uln": None if lab.uln is None else plain(lab.uln),
+                      "collected_at": lab.collected_at.isoformat(), "id": str(lab.external_id)}
+            for analyte, lab in sorted(latest.items())}
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    decision: rules.DoseDecision
+    rendered: dict
+    labs: dict[str, LabResult]
+    history: CourseHistory
+    baseline: rules.Baseline | None
+
+
+def recommendation_for(cycle: Cycle, *, today: dt.date) -> Recommendation:
+    """The rules' dose decision for `cycle` on `today`, from the records."""
+    course = cycle.course
+    config = rules_config(course.centre)
+    latest, _refused = pre_dose_labs(cycle, today=today, config=config)
+    history = course_history(course)
+    baseline = baseline_for(course, latest, today)
+    since = history.doses[-1].date if history.doses else course.planned_first_dose - \
+        dt.timedelta(days=90)
+    labs_date = max((local_date(lab.collected_at, course.centre) for lab in latest.values()),
+                    default=None)
+    decision = rules.dose_decision(
+        rules.DoseInput(course=history.as_rules(), patient=rules_patient(course.patient, today),
+                        baseline=baseline, labs=rules_labs(latest),
+                        adverse_events=tuple(adverse_events_since(course, since)),
+                        labs_date=labs_date),
+        today, config)
+    return Recommendation(decision, rules.render_dose_decision(decision, today), latest, history,
+                          baseline)
+
+
+@dataclass(frozen=True)
+class Readiness:
+    ready: bool
+    missing: list[str]
+    warnings: list[str]
+
+
+def readiness(cycle: Cycle, *, today: dt.date) -> Readiness:
+    """What a cycle still needs before a specialist can decide on it (§3, issue rules)."""
+    course = cycle.course
+    config = rules_config(course.centre)
+    missing: list[str] = []
+    warnings: list[str] = []
+    if course.state not in ("approved", "active"):
+        missing.append("The course is not approved yet.")
+    if cycle.state not in (CycleState.PLANNED, CycleState.READY, CycleState.WITHHELD):
+        return Readiness(False, [], [])
+    previous = course.cycles.filter(number__lt=cycle.number).exclude(
+        state__in=[CycleState.ADMINISTERED, CycleState.COMPLETED]).exists()
+    if previous:
+        missing.append("The previous cycle has not been given yet.")
+    latest, refused = pre_dose_labs(cycle, today=today, config=config)
+    absent = [a for a in REQUIRED_PRE_DOSE if a not in latest]
+    if absent:
+        labels = dict(LabResult.Analyte.choices)
+        missing.append(
+            f"Pre-dose labs within {config.pre_dose_lab_window_days} days before "
+            f"{cycle.planned_date:%d %b %Y}: {', '.join(labels[a] for a in absent)}.")
+    if refused:
+        missing_note = (f"{len(refused)} lab result(s) drawn inside a precaution window "
+                        "do not count.")
+        warnings.append(missing_note)
+    if cycle.state == CycleState.WITHHELD:
+        last = cycle.decisions.filter(decision=CycleDecision.Decision.WITHHOLD).last()
+        if last and not any(lab.entered_at > last.decided_at for lab in latest.values()):
+            missing.append("New labs after the decision to withhold.")
+    last_ssa = last_long_acting_ssa(course)
+    if last_ssa is not None:
+        finding = rules.long_acting_ssa_finding(last_ssa, cycle.planned_date, config)
+        if finding is not None:
+            (missing if finding.severity == rules.Severity.BLOCK else warnings).append(
+                finding.reason)
+    if cycle.number == 1:
+        from patients.models import ImagingStudy
+
+        sstr = (ImagingStudy.objects.filter(patient_id=course.patient_id,
+                                            modality__in=ImagingStudy.SSTR_MODALITIES)
+                .order_by("-performed_on").first())
+        oldest = rules.add_months(cycle.planned_date, -config.sstr_imaging_max_age_months)
+        if sstr is None:
+            missing.append("SSTR imaging before cycle 1.")
+        elif sstr.performed_on < oldest:
+            missing.append(f"SSTR imaging of {sstr.performed_on:%d %b %Y} is more than "
+                           f"{config.sstr_imaging_max_age_months} months before cycle 1: "
+                           "a new scan is needed.")
+    return Readiness(not missing, missing, warnings)

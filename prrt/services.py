@@ -1,0 +1,377 @@
+"""PRRT course and cycle use cases, each through netcare.workflow's funnel.
+
+NETcare recommends; a NET specialist decides. Nothing here moves a cycle to approved without a
+specialist's decision; computed transitions (a cycle becoming ready, completing after its
+precaution window, a course completing) are taken by NETcare itself and recorded as such.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from netcare import audit
+from netcare.models import Role
+from netcare.numbers import plain
+from netcare.workflow import (
+    Step,
+    TransitionConflict,
+    TransitionForbidden,
+    TransitionInvalid,
+    run_transition,
+)
+from prrt import clinical, rules
+from prrt.models import (
+    MAX_CYCLES,
+    OPEN_CYCLE_STATES,
+    Administration,
+    CourseEvent,
+    CourseState,
+    Cycle,
+    CycleDecision,
+    CycleState,
+    TreatmentCourse,
+)
+from prrt.records import eligibility_for
+from referrals.models import ReferralState
+
+FULL = Decimal("7.4")
+REDUCED = Decimal("3.7")
+ACTIVITIES = (FULL, REDUCED)
+
+
+def _course_event(course, cycle, actor, name, reason=""):
+    def record(obj, source, target):
+        CourseEvent.objects.create(course=course, cycle=cycle, actor=actor, transition=name,
+                                   source=source, target=target, reason=reason)
+    return record
+
+
+def _course_step(course: TreatmentCourse, step: Step, actor, reason: str = "",
+                 after_apply=None, on_commit=None) -> TreatmentCourse:
+    return run_transition(queryset=TreatmentCourse.objects.all(), pk=course.pk, step=step,
+                          actor=actor, reason=reason,
+                          record_event=_course_event(course, None, actor, step.name, reason),
+                          after_apply=after_apply, on_commit=on_commit)
+
+
+def _cycle_step(cycle: Cycle, step: Step, actor, reason: str = "", after_apply=None,
+                before_apply=None) -> Cycle:
+    return run_transition(queryset=Cycle.objects.select_related("course"), pk=cycle.pk,
+                          step=step, actor=actor, reason=reason,
+                          record_event=_course_event(cycle.course, cycle, actor, step.name,
+                                                     reason),
+                          before_apply=before_apply, after_apply=after_apply)
+
+
+# --- opening and eligibility -----------------------------------------------------------------
+
+
+def course_open(*, actor, referral, planned_first_dose: dt.date) -> TreatmentCourse:
+    """Open the course of an accepted referral, with its four cycles planned 8 weeks apart."""
+    if actor.role not in (Role.SPECIALIST, Role.NAVIGATOR) or actor.centre_id != referral.centre_id:
+        raise TransitionForbidden("Only the receiving centre's team can open a course.")
+    if referral.state not in (ReferralState.ACCEPTED, ReferralState.CONSULT_BOOKED):
+        raise TransitionConflict("A course is opened from an accepted referral.")
+    config = clinical.rules_config(referral.centre)
+    with transaction.atomic():
+        if TreatmentCourse.objects.filter(referral=referral).exists():
+            raise TransitionConflict("This referral already has a course.")
+        course = TreatmentCourse.objects.create(
+            patient=referral.patient, referral=referral, centre=referral.centre,
+            planned_first_dose=planned_first_dose)
+        for number in range(1, MAX_CYCLES + 1):
+            day = planned_first_dose + dt.timedelta(days=config.cycle_interval_days * (number - 1))
+            Cycle.objects.create(course=course, number=number, due_date=day, planned_date=day)
+        audit.record_create(actor=actor, obj=course)
+    return course
+
+
+def course_decide_eligibility(*, actor, course: TreatmentCourse, approve: bool, reason: str = "",
+                              today: dt.date, labs_drawn_by: str | None = None,
+                              lar_during_course_by: str | None = None,
+                              lar_after_course_by: str | None = None) -> TreatmentCourse:
+    """The specialist approves the course (or not). Overriding a block or review finding, and
+    not approving, need a reason; the findings are stored with the decision."""
+    findings = eligibility_for(course.patient, today=today,
+                               planned_first_dose=course.planned_first_dose)
+    serious = [f for f in findings if f.severity in (rules.Severity.BLOCK, rules.Severity.REVIEW)]
+    reason = (reason or "").strip()
+    if approve and serious and not reason:
+        raise TransitionInvalid(
+            "Approving over a block or review finding needs a reason: "
+            + "; ".join(f.reason for f in serious), field="reason")
+    if approve and course.referral.state not in (ReferralState.CONSULT_BOOKED,
+                                                 ReferralState.IN_TREATMENT):
+        raise TransitionInvalid("Book the consult on the referral before approving the course.",
+                                field="referral")
+
+    def apply(obj: TreatmentCourse) -> None:
+        obj.eligibility_decided_by = actor
+        obj.eligibility_decided_at = timezone.now()
+        obj.eligibility_reason = reason
+        obj.eligibility_findings = [f.as_dict() for f in findings]
+        obj.eligibility_overridden = bool(approve and serious)
+        for name, value in (("labs_drawn_by", labs_drawn_by),
+                            ("lar_during_course_by", lar_during_course_by),
+                            ("lar_after_course_by", lar_after_course_by)):
+            if value is not None:
+                setattr(obj, name, value)
+
+    step = Step("approve", "approve the course") if approve else Step(
+        "reject", "decide the course is not approved", reason_required=True)
+    with transaction.atomic():
+        course = _course_step(course, step, actor, reason, after_apply=apply)
+        if approve:
+            from referrals.services import referral_transition
+
+            if course.referral.state == ReferralState.CONSULT_BOOKED:
+                referral_transition(referral=course.referral, name="start_treatment",
+                                    actor=actor, reason="PRRT course approved.")
+            transaction.on_commit(lambda: course_refresh(course=course, today=today))
+    return course
+
+
+# --- readiness and completion: computed --------------------------------------------------------
+
+
+def cycle_refresh(*, cycle: Cycle, today: dt.date) -> Cycle:
+    """Recompute readiness; move planned/withheld -> ready or ready -> planned accordingly."""
+    cycle = Cycle.objects.select_related("course__centre", "course__patient").get(pk=cycle.pk)
+    result = clinical.readiness(cycle, today=today)
+    if cycle.missing != result.missing + result.warnings:
+        Cycle.objects.filter(pk=cycle.pk).update(missing=result.missing + result.warnings)
+    if result.ready and cycle.state in (CycleState.PLANNED, CycleState.WITHHELD):
+        return _cycle_step(cycle, Step("mark_ready", "mark the cycle ready"), None,
+                           "Pre-cycle checks pass.")
+    if not result.ready and cycle.state == CycleState.READY:
+        return _cycle_step(cycle, Step("mark_not_ready", "mark the cycle not ready"), None,
+                           "; ".join(result.missing))
+    return cycle
+
+
+def course_refresh(*, course: TreatmentCourse, today: dt.date) -> None:
+    """Recompute every open cycle of the course and complete what the calendar has completed."""
+    config = clinical.rules_config(course.centre)
+    for cycle in course.cycles.filter(state__in=[CycleState.PLANNED, CycleState.READY,
+                                                 CycleState.WITHHELD]).order_by("number")[:1]:
+        cycle_refresh(cycle=cycle, today=today)
+    for cycle in course.cycles.filter(state=CycleState.ADMINISTERED).select_related(
+            "administration"):
+        given = clinical.local_date(cycle.administration.administered_at, course.centre)
+        if today > given + dt.timedelta(days=config.precaution_days):
+            _cycle_step(cycle, Step("complete", "complete the cycle"), None,
+                        "The precaution window has ended.")
+    course.refresh_from_db()
+    if course.state == CourseState.ACTIVE and not course.cycles.filter(
+            state__in=[*OPEN_CYCLE_STATES, CycleState.ADMINISTERED]).exists():
+        _course_step(course, Step("complete", "complete the course"), None,
+                     "All cycles are complete.")
+        _refer_back(course, actor=None)
+
+
+def prrt_sweep(*, today: dt.date) -> int:
+    """Refresh every running course (beat runs this); returns how many were looked at."""
+    courses = TreatmentCourse.objects.filter(
+        state__in=[CourseState.APPROVED, CourseState.ACTIVE]).select_related("centre", "patient")
+    count = 0
+    for course in courses:
+        course_refresh(course=course, today=today)
+        count += 1
+    return count
+
+
+def _refer_back(course: TreatmentCourse, *, actor) -> None:
+    """Send the patient back to the referring oncologist with a summary of the course."""
+    from referrals.models import Referral
+    from referrals.services import referral_transition
+
+    history = clinical.course_history(course)
+    lines = [f"PRRT course {course.get_state_display().lower()}."]
+    lines += [f"Cycle {d.cycle}: {plain(d.activity_gbq)} GBq on {d.date:%d %b %Y}."
+              for d in history.doses]
+    lines.append(f"Cumulative activity {plain(history.cumulative_activity_gbq)} GBq.")
+    if course.ended_reason:
+        lines.append(f"Reason: {course.ended_reason}")
+    summary = "\n".join(lines)
+    referral = Referral.objects.get(pk=course.referral_id)
+    if referral.state != ReferralState.IN_TREATMENT:
+        return
+    team_member = actor
+    if team_member is None:
+        from netcare.models import User
+
+        team_member = (User.objects.filter(centre_id=course.centre_id, role=Role.SPECIALIST,
+                                           is_active=True).order_by("pk").first())
+    if team_member is not None:
+        referral_transition(referral=referral, name="refer_back", actor=team_member,
+                            reason=summary)
+
+
+# --- the specialist's decision ----------------------------------------------------------------
+
+_RECOMMENDED_DECISION = {
+    rules.Action.PROCEED: (CycleDecision.Decision.APPROVE, FULL),
+    rules.Action.REESCALATE: (CycleDecision.Decision.APPROVE, FULL),
+    rules.Action.RESUME_REDUCED: (CycleDecision.Decision.APPROVE, REDUCED),
+    rules.Action.WITHHOLD: (CycleDecision.Decision.WITHHOLD, None),
+    rules.Action.DISCONTINUE: (CycleDecision.Decision.DISCONTINUE, None),
+}
+
+
+def cycle_decide(*, actor, cycle: Cycle, decision: str, today: dt.date,
+                 activity_gbq: Decimal | None = None, categories: list[str] | None = None,
+                 reason: str = "") -> CycleDecision:
+    """Approve (with 7.4 or 3.7 GBq), withhold (with the triggering categories) or discontinue.
+
+    The rules' recommendation and the labs it used are stored with the decision. A decision that
+    differs from the recommendation needs a written reason and is marked on the record."""
+    reason = (reason or "").strip()
+    if decision not in CycleDecision.Decision.values:
+        raise TransitionInvalid(f"Unknown decision '{decision}'.", field="decision")
+    if decision == CycleDecision.Decision.APPROVE:
+        if activity_gbq is None or Decimal(str(activity_gbq)) not in ACTIVITIES:
+            raise TransitionInvalid("Approve with 7.4 or 3.7 GBq.", field="activity_gbq")
+        activity_gbq = Decimal(str(activity_gbq))
+    categories = sorted(set(categories or []))
+    if decision == CycleDecision.Decision.WITHHOLD:
+        unknown = [c for c in categories if c not in rules.Category.__members__.values()]
+        if unknown:
+            raise TransitionInvalid(f"Unknown categories: {', '.join(unknown)}.",
+                                    field="categories")
+    with transaction.atomic():
+        locked = Cycle.objects.select_for_update().select_related(
+            "course__centre", "course__patient", "course__referral").get(pk=cycle.pk)
+        recommendation = clinical.recommendation_for(locked, today=today)
+        action = recommendation.decision.action
+        expected, expected_activity = _RECOMMENDED_DECISION.get(action, (None, None))
+        if decision == CycleDecision.Decision.WITHHOLD and not categories:
+            categories = [str(c) for c in recommendation.decision.trigger_categories]
+            if not categories:
+                raise TransitionInvalid("Name the categories the cycle is withheld for.",
+                                        field="categories")
+        follows = decision == expected and (decision != CycleDecision.Decision.APPROVE
+                                            or activity_gbq == expected_activity)
+        if decision == CycleDecision.Decision.WITHHOLD and follows:
+            follows = set(categories) == {str(c) for c in
+                                          recommendation.decision.trigger_categories}
+        if not follows and not reason:
+            raise TransitionInvalid(
+                f"The rules recommend {action}: a different decision needs a written reason.",
+                field="reason")
+        target_step = {
+            CycleDecision.Decision.APPROVE: Step("approve", "approve the cycle"),
+            CycleDecision.Decision.WITHHOLD: Step("withhold", "withhold the cycle"),
+        }.get(decision)
+        if target_step is not None:
+            def apply(obj: Cycle) -> None:
+                if decision == CycleDecision.Decision.APPROVE:
+                    obj.approved_activity_gbq = activity_gbq
+            _cycle_step(locked, target_step, actor, reason, after_apply=apply)
+        else:
+            triggers = recommendation.decision.triggers
+            course_discontinue(actor=actor, course=locked.course, reason=reason or (
+                "; ".join(t.reason for t in triggers) if triggers
+                else recommendation.decision.reasons[0]))
+        record = CycleDecision.objects.create(
+            cycle=locked, decision=decision, activity_gbq=activity_gbq, categories=categories,
+            recommended_action=str(action), recommendation=recommendation.rendered,
+            labs_snapshot=clinical.labs_snapshot(recommendation.labs),
+            follows_recommendation=follows, reason=reason, decided_by=actor)
+        if locked.number == 1 and decision == CycleDecision.Decision.APPROVE \
+                and not locked.course.baseline:
+            TreatmentCourse.objects.filter(pk=locked.course_id).update(
+                baseline=clinical.baseline_snapshot(locked.course, recommendation.labs, today))
+        audit.record_create(actor=actor, obj=record)
+    return record
+
+
+def course_discontinue(*, actor, course: TreatmentCourse, reason: str,
+                       step_name: str = "discontinue") -> TreatmentCourse:
+    """End the course early: open cycles are cancelled and the patient is referred back."""
+    def apply(obj: TreatmentCourse) -> None:
+        obj.ended_reason = reason
+        obj.ended_at = timezone.now()
+
+    with transaction.atomic():
+        course = _course_step(course, Step(step_name, "discontinue the course",
+                                           reason_required=True), actor, reason,
+                              after_apply=apply)
+        for cycle in course.cycles.filter(state__in=OPEN_CYCLE_STATES):
+            _cycle_step(cycle, Step("cancel", "cancel the cycle"), None,
+                        "The course was discontinued.")
+        _refer_back(course, actor=actor if actor.role == Role.SPECIALIST else None)
+    return course
+
+
+# --- the infusion day -------------------------------------------------------------------------
+
+
+def cycle_administer(*, actor, cycle: Cycle, administered_at: dt.datetime,
+                     activity_gbq: Decimal, no_short_acting_ssa_24h: bool,
+                     lar_injected_at: dt.datetime | None = None, amino_acids_given: bool = True,
+                     antiemetic_given: bool = True, infusion_reaction_grade: int | None = None,
+                     reaction_is_hypersensitivity: bool = False, notes: str = "",
+                     ) -> Administration:
+    """Record what was given. A grade 3-4 hypersensitivity reaction discontinues the course."""
+    if administered_at.tzinfo is None:
+        raise TransitionInvalid("Give the infusion time with its time zone.",
+                                field="administered_at")
+    if administered_at > timezone.now() + dt.timedelta(minutes=5):
+        raise TransitionInvalid("The infusion time is in the future.", field="administered_at")
+    if not no_short_acting_ssa_24h:
+        raise TransitionInvalid("Confirm no short-acting octreotide in the 24 h before the dose.",
+                                field="no_short_acting_ssa_24h")
+    activity_gbq = Decimal(str(activity_gbq))
+    if not Decimal("0.1") <= activity_gbq <= Decimal("8"):
+        raise TransitionInvalid("The administered activity must be 0.1-8 GBq.",
+                                field="activity_gbq")
+    if infusion_reaction_grade is not None and not 1 <= infusion_reaction_grade <= 5:
+        raise TransitionInvalid("A reaction grade is 1-5.", field="infusion_reaction_grade")
+    warnings: list[str] = []
+    if lar_injected_at is not None:
+        hours = (lar_injected_at - administered_at).total_seconds() / 3600
+        if not 4 <= hours <= 24:
+            warnings.append(f"Octreotide LAR was given {hours:.1f} h after the infusion; the "
+                            "label says 4-24 h.")
+    with transaction.atomic():
+        def check(obj: Cycle) -> None:
+            if obj.approved_activity_gbq is not None and activity_gbq != obj.approved_activity_gbq:
+                warnings.append(f"{activity_gbq} GBq given; {obj.approved_activity_gbq} GBq "
+                                "was approved.")
+
+        locked = _cycle_step(cycle, Step("administer", "record the administration"), actor,
+                             before_apply=check)
+        administration = Administration.objects.create(
+            cycle=locked, administered_at=administered_at, activity_gbq=activity_gbq,
+            lar_injected_at=lar_injected_at, amino_acids_given=amino_acids_given,
+            antiemetic_given=antiemetic_given, no_short_acting_ssa_24h=True,
+            infusion_reaction_grade=infusion_reaction_grade,
+            reaction_is_hypersensitivity=reaction_is_hypersensitivity, warnings=warnings,
+            notes=notes, recorded_by=actor)
+        audit.record_create(actor=actor, obj=administration)
+        course = locked.course
+        if course.state == CourseState.APPROVED:
+            course = _course_step(course, Step("activate", "start the course"), actor)
+        config = clinical.rules_config(course.centre)
+        given = clinical.local_date(administered_at, course.centre)
+        following = course.cycles.filter(number=locked.number + 1).first()
+        if following is not None and following.state in OPEN_CYCLE_STATES:
+            due = given + dt.timedelta(days=config.cycle_interval_days)
+            Cycle.objects.filter(pk=following.pk).update(due_date=due, planned_date=due)
+        if reaction_is_hypersensitivity and (infusion_reaction_grade or 0) >= 3:
+            from patients.services import adverse_event_report
+
+            adverse_event_report(actor=actor, patient=course.patient,
+                                 term="Anaphylaxis / hypersensitivity reaction",
+                                 category="hypersensitivity",
+                                 ctcae_grade=infusion_reaction_grade, onset_on=given,
+                                 related_to_treatment=True)
+            course_discontinue(
+                actor=actor, course=course, step_name="discontinue_for_hypersensitivity",
+                reason=f"Grade {infusion_reaction_grade} hypersensitivity reaction during cycle "
+                       f"{locked.number}: PRRT is stopped permanently.")
+    return administration

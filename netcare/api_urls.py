@@ -1,3 +1,31 @@
-"""REST API v1 routes (objects addressed by UUID)."""
+"""REST API v1 routes. Objects are addressed by their UUID (`external_id`), never an integer key;
+records of a patient or a referral are nested under it."""
 
-urlpatterns: list = []
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from patients import api as patients_api
+from referrals import api as referrals_api
+
+router = SimpleRouter(use_regex_path=False)
+router.register("patients", patients_api.PatientViewSet, basename="patient")
+router.register("patients/<uuid:patient_id>/imaging", patients_api.ImagingStudyViewSet,
+                basename="patient-imaging")
+router.register("patients/<uuid:patient_id>/labs", patients_api.LabResultViewSet,
+                basename="patient-labs")
+router.register("patients/<uuid:patient_id>/adverse-events", patients_api.AdverseEventViewSet,
+                basename="patient-adverse-events")
+router.register("patients/<uuid:patient_id>/performance-status",
+                patients_api.PerformanceStatusViewSet, basename="patient-performance-status")
+router.register("referrals", referrals_api.ReferralViewSet, basename="referral")
+router.register("referrals/<uuid:referral_id>/events", referrals_api.ReferralEventViewSet,
+                basename="referral-events")
+router.register("referrals/<uuid:referral_id>/notes", referrals_api.ReferralNoteViewSet,
+                basename="referral-notes")
+
+urlpatterns = [
+    path("patients/<uuid:patient_id>/tumour/",
+         patients_api.TumourProfileViewSet.as_view({"get": "retrieve", "put": "update"}),
+         name="patient-tumour"),
+    *router.urls,
+]

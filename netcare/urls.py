@@ -21,6 +21,7 @@ urlpatterns = [
     path("oncologist/", views.oncologist_home, name="oncologist-home"),
     path("patients/", include("patients.urls")),
     path("referrals/", include("referrals.urls")),
+    path("prrt/", include("prrt.urls")),
     path("api/v1/", include("netcare.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -69,10 +69,12 @@ def navigator_home(request: HttpRequest) -> HttpResponse:
 
 @role_required(Role.SPECIALIST)
 def specialist_home(request: HttpRequest) -> HttpResponse:
+    from prrt.selectors import approval_queue, eligibility_queue
     from referrals.selectors import specialist_inbox
 
-    return render(request, "netcare/specialist_home.html",
-                  {"trays": specialist_inbox(request.user)})
+    return render(request, "netcare/specialist_home.html", {
+        "trays": specialist_inbox(request.user), "cycles": approval_queue(request.user),
+        "courses": eligibility_queue(request.user)})
 
 
 @role_required(Role.REFERRING_ONCOLOGIST)

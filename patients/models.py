@@ -271,6 +271,13 @@ class PerformanceStatus(models.Model):
     def __str__(self) -> str:
         return f"{self.get_scale_display()} {self.value}"
 
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        limit = 5 if self.scale == self.Scale.ECOG else 100
+        if self.value is not None and self.value > limit:
+            raise ValidationError({"value": f"{self.get_scale_display()} is 0-{limit}."})
+
 
 class AdverseEvent(models.Model):
     class Category(models.TextChoices):

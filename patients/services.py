@@ -180,6 +180,8 @@ def mrn_allocate(*, centre) -> str:
 
 def patient_register(*, actor, centre, referring_oncologist, data: dict[str, Any]) -> Patient:
     """Create a patient of the specialist `centre` with a newly allocated MRN."""
+    if not centre.is_specialist_centre:
+        raise ValidationError({"centre": "Patients are registered at a NET specialist centre."})
     with transaction.atomic():
         patient = Patient(centre=centre, referring_oncologist=referring_oncologist,
                           mrn=mrn_allocate(centre=centre), **data)

@@ -13,7 +13,13 @@ from django.utils import timezone
 from coordinators.services import notify
 from netcare import audit
 from netcare.models import Role, User
-from netcare.workflow import Step, TransitionForbidden, TransitionInvalid, run_transition
+from netcare.workflow import (
+    Step,
+    TransitionConflict,
+    TransitionForbidden,
+    TransitionInvalid,
+    run_transition,
+)
 from referrals.models import Referral, ReferralEvent, ReferralNote, ReferralState
 
 STEPS = {
@@ -103,6 +109,9 @@ def referral_create(*, actor: User, patient, centre, question: str, history: str
         raise TransitionForbidden("Only a referring oncologist can start a referral.")
     if not centre.is_specialist_centre:
         raise TransitionInvalid("Referrals go to a NET specialist centre.", field="centre")
+    if patient.centre_id != centre.pk:
+        raise TransitionInvalid("Refer the patient to the centre that holds their record.",
+                                field="centre")
     with transaction.atomic():
         referral = Referral.objects.create(
             patient=patient, referring_oncologist=actor, centre=centre, question=question,
@@ -119,6 +128,9 @@ def referral_note_add(*, referral: Referral, author: User, body: str) -> Referra
         raise TransitionInvalid("Write a message first.", field="body")
     if author.role not in (Role.REFERRING_ONCOLOGIST, Role.SPECIALIST, Role.NAVIGATOR):
         raise TransitionForbidden("Your role cannot write in referral discussions.")
+    if referral.state in (ReferralState.CLOSED, ReferralState.WITHDRAWN,
+                          ReferralState.DECLINED):
+        raise TransitionConflict("The referral is closed: start a new one to continue.")
     with transaction.atomic():
         note = ReferralNote.objects.create(referral=referral, author=author, body=body)
         audit.record(actor=author, action="create", obj=referral, note="discussion note")

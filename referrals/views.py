@@ -16,6 +16,7 @@ from netcare.models import Role
 from netcare.views import role_required
 from netcare.workflow import TransitionError
 from patients.forms import ImagingForm, LabPanelForm, PatientForm, TumourForm
+from prrt.models import TreatmentCourse
 from prrt.records import eligibility_for
 from referrals import selectors, services
 from referrals.forms import NoteForm, ReferralForm, TransitionForm
@@ -89,6 +90,9 @@ def referral_detail(request: HttpRequest, external_id) -> HttpResponse:
         "next_step": selectors.NEXT_STEP_FOR_REFERRER.get(referral.state, ""),
         "is_centre_side": request.user.role in (Role.SPECIALIST, Role.NAVIGATOR),
     }
+    context["course"] = TreatmentCourse.objects.filter(referral=referral).first()
+    context["can_open_course"] = (context["is_centre_side"] and context["course"] is None
+                                  and referral.state in ("accepted", "consult_booked"))
     if context["is_centre_side"]:
         try:
             context["findings"] = eligibility_for(referral.patient, today=timezone.localdate())

@@ -32,7 +32,7 @@ def act(page, button, reason=None):
 def test_referral_loop(browser, live_server, oncologist, specialist, centre):
     ARTIFACTS.mkdir(exist_ok=True)
     onc = sign_in(browser, live_server, "oncologist")
-    onc.get_by_role("link", name="New referral").click()
+    onc.locator("#main").get_by_role("link", name="New referral").click()
     onc.get_by_label("Given name").fill("Maya")
     onc.get_by_label("Family name").fill("Moorland")
     onc.get_by_label("Date of birth").fill("1962-05-14")

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+from django.utils import timezone
+
+from patients.models import AdverseEvent
+from prrt.models import Responsible
+
+DATE = forms.DateInput(attrs={"type": "date"})
+DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"})
+CATEGORY_CHOICES = [(c, label) for c, label in AdverseEvent.Category.choices
+                    if c != "hypersensitivity"]
+
+
+class OpenCourseForm(forms.Form):
+    planned_first_dose = forms.DateField(label="Planned first dose", widget=DATE)
+
+    def clean_planned_first_dose(self):
+        day = self.cleaned_data["planned_first_dose"]
+        if day < timezone.localdate() - dt.timedelta(days=1):
+            raise forms.ValidationError("The first dose cannot be planned in the past.")
+        return day
+
+
+class EligibilityForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("approve", "Approve the course"),
+                                          ("reject", "Do not approve")],
+                                 widget=forms.RadioSelect)
+    reason = forms.CharField(label="Reason", required=False,
+                             widget=forms.Textarea(attrs={"rows": 3}),
+                             help_text="Required to override a block or review finding, and to "
+                                       "not approve.")
+    labs_drawn_by = forms.ChoiceField(label="Pre-dose labs drawn by",
+                                      choices=Responsible.choices, initial=Responsible.PRACTICE)
+    lar_during_course_by = forms.ChoiceField(label="LAR during the course given by",
+                                             choices=Responsible.choices,
+                                             initial=Responsible.CENTRE)
+    lar_after_course_by = forms.ChoiceField(label="LAR after the course given by",
+                                            choices=Responsible.choices,
+                                            initial=Responsible.PRACTICE)
+
+
+class CycleDecisionForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("approve", "Approve"), ("withhold", "Withhold"),
+                                          ("discontinue", "Discontinue the course")],
+                                 widget=forms.RadioSelect)
+    activity_gbq = forms.ChoiceField(label="Activity", required=False,
+                                     choices=[("7.4", "7.4 GBq"), ("3.7", "3.7 GBq")],
+                                     widget=forms.RadioSelect)
+    categories = forms.MultipleChoiceField(label="Withheld for", required=False,
+                                           choices=CATEGORY_CHOICES,
+                                           widget=forms.CheckboxSelectMultiple)
+    reason = forms.CharField(label="Reason", required=False,
+                             widget=forms.Textarea(attrs={"rows": 3}),
+                             help_text="Required when your decision differs from the "
+                                       "recommendation.")
+
+
+class AdministrationForm(forms.Form):
+    administered_at = forms.DateTimeField(label="Infusion started at", widget=DATETIME)
+    activity_gbq = forms.DecimalField(label="Administered activity (GBq)", max_digits=4,
+                                      decimal_places=2, min_value=0.1, max_value=8)
+    lar_injected_at = forms.DateTimeField(label="Octreotide LAR given at", required=False,
+                                          widget=DATETIME)
+    no_short_acting_ssa_24h = forms.BooleanField(
+        label="No short-acting octreotide in the 24 h before the dose")
+    amino_acids_given = forms.BooleanField(label="Amino acids given", required=False,
+                                           initial=True)
+    antiemetic_given = forms.BooleanField(label="Antiemetic given", required=False,
+                                          initial=True)
+    infusion_reaction_grade = forms.TypedChoiceField(
+        label="Infusion reaction (CTCAE grade)", required=False, coerce=int, empty_value=None,
+        choices=[("", "None"), *[(str(g), f"Grade {g}") for g in range(1, 6)]])
+    reaction_is_hypersensitivity = forms.BooleanField(
+        label="The reaction is hypersensitivity (anaphylaxis)", required=False)
+    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))

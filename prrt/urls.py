@@ -1,0 +1,17 @@
+from django.urls import path
+
+from prrt import views
+
+app_name = "prrt"
+urlpatterns = [
+    path("courses/", views.course_list, name="courses"),
+    path("approvals/", views.approval_queue, name="approvals"),
+    path("referrals/<uuid:referral_id>/open-course/", views.course_open, name="course-open"),
+    path("courses/<uuid:external_id>/", views.course_detail, name="course"),
+    path("courses/<uuid:external_id>/eligibility/", views.course_eligibility,
+         name="course-eligibility"),
+    path("cycles/<uuid:external_id>/", views.cycle_detail, name="cycle"),
+    path("cycles/<uuid:external_id>/decide/", views.cycle_decide, name="cycle-decide"),
+    path("cycles/<uuid:external_id>/administer/", views.cycle_administer,
+         name="cycle-administer"),
+]

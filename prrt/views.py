@@ -1,0 +1,197 @@
+"""PRRT pages: course status, eligibility review, the approval queue and page, the infusion day."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from netcare import audit
+from netcare.models import Role
+from netcare.views import role_required
+from netcare.workflow import TransitionError
+from prrt import clinical, selectors, services
+from prrt.forms import AdministrationForm, CycleDecisionForm, EligibilityForm, OpenCourseForm
+from prrt.models import CycleState
+from prrt.records import eligibility_for
+from referrals.selectors import referral_for
+
+GRADE_CLASS = {0: "badge-ok", 1: "badge-info", 2: "badge-warn", 3: "badge-bad", 4: "badge-bad"}
+
+
+def _fail(request, exc: TransitionError) -> None:
+    messages.error(request, exc.message)
+
+
+def _form_error(request, form, exc: TransitionError) -> None:
+    """A field's problem goes beside the field; a state or role problem is a page message."""
+    if exc.field in form.fields:
+        form.add_error(exc.field, exc.message)
+    else:
+        form.add_error(None, exc.message)
+        messages.error(request, exc.message)
+    form.status = exc.status
+
+
+def _status(form) -> int:
+    return getattr(form, "status", 400)
+
+
+@require_POST
+@login_required
+def course_open(request: HttpRequest, referral_id) -> HttpResponse:
+    referral = referral_for(request.user, referral_id)
+    form = OpenCourseForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors.get("planned_first_dose", ["Invalid."])))
+        return redirect("referrals:detail", external_id=referral.external_id)
+    try:
+        course = services.course_open(actor=request.user, referral=referral,
+                                      planned_first_dose=form.cleaned_data["planned_first_dose"])
+    except TransitionError as exc:
+        _fail(request, exc)
+        return redirect("referrals:detail", external_id=referral.external_id)
+    messages.success(request, "PRRT course opened for eligibility review.")
+    return redirect("prrt:course", external_id=course.external_id)
+
+
+@login_required
+def course_detail(request: HttpRequest, external_id) -> HttpResponse:
+    course = selectors.course_for(request.user, external_id)
+    audit.record_view(actor=request.user, obj=course, ip_address=audit.client_ip(request))
+    today = timezone.localdate()
+    history = clinical.course_history(course)
+    cycles = list(course.cycles.select_related("administration").prefetch_related("decisions"))
+    context = {
+        "course": course, "patient": course.patient, "cycles": cycles, "history": history,
+        "events": course.events.select_related("actor", "cycle"),
+        "is_specialist": request.user.role == Role.SPECIALIST,
+        "is_centre_staff": request.user.role in (Role.SPECIALIST, Role.NAVIGATOR),
+        "eligibility_form": EligibilityForm(),
+        "administration_form": AdministrationForm(),
+    }
+    if course.state == "eligibility_review" and context["is_centre_staff"]:
+        try:
+            context["findings"] = eligibility_for(
+                course.patient, today=today, planned_first_dose=course.planned_first_dose)
+        except ValueError as exc:
+            context["findings_error"] = str(exc)
+    return render(request, "prrt/course.html", context)
+
+
+@require_POST
+@role_required(Role.SPECIALIST)
+def course_eligibility(request: HttpRequest, external_id) -> HttpResponse:
+    course = selectors.course_for(request.user, external_id)
+    form = EligibilityForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose whether to approve the course.")
+        return redirect("prrt:course", external_id=course.external_id)
+    data = form.cleaned_data
+    try:
+        services.course_decide_eligibility(
+            actor=request.user, course=course, approve=data["decision"] == "approve",
+            reason=data["reason"], today=timezone.localdate(),
+            labs_drawn_by=data["labs_drawn_by"],
+            lar_during_course_by=data["lar_during_course_by"],
+            lar_after_course_by=data["lar_after_course_by"])
+    except TransitionError as exc:
+        _fail(request, exc)
+    else:
+        messages.success(request, "Eligibility decision recorded.")
+    return redirect("prrt:course", external_id=course.external_id)
+
+
+@role_required(Role.SPECIALIST)
+def approval_queue(request: HttpRequest) -> HttpResponse:
+    return render(request, "prrt/approvals.html", {
+        "cycles": selectors.approval_queue(request.user),
+        "courses": selectors.eligibility_queue(request.user),
+    })
+
+
+@login_required
+def course_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "prrt/courses.html", {"courses": selectors.course_list(request.user)})
+
+
+def _cycle_context(request, cycle, form=None):
+    today = timezone.localdate()
+    context = {"cycle": cycle, "course": cycle.course, "patient": cycle.course.patient,
+               "form": form or CycleDecisionForm(),
+               "administration_form": AdministrationForm(
+                   initial={"activity_gbq": cycle.approved_activity_gbq}),
+               "decisions": cycle.decisions.select_related("decided_by"),
+               "is_specialist": request.user.role == Role.SPECIALIST,
+               "is_centre_staff": request.user.role in (Role.SPECIALIST, Role.NAVIGATOR)}
+    if cycle.state in (CycleState.PLANNED, CycleState.READY, CycleState.WITHHELD):
+        try:
+            recommendation = clinical.recommendation_for(cycle, today=today)
+        except ValueError as exc:
+            context["recommendation_error"] = str(exc)
+        else:
+            rendered = recommendation.rendered
+            context["recommendation"] = rendered
+            context["history"] = recommendation.history
+            context["grades"] = [
+                {**grade, "analyte": analyte, "css": GRADE_CLASS.get(grade["grade"], "")}
+                for analyte, grade in rendered["grades"].items()]
+            context["labs"] = recommendation.labs
+            crcl = recommendation.decision.crcl
+            context["crcl"] = crcl
+        context["readiness"] = clinical.readiness(cycle, today=today)
+    return context
+
+
+@login_required
+def cycle_detail(request: HttpRequest, external_id) -> HttpResponse:
+    cycle = selectors.cycle_for(request.user, external_id)
+    audit.record_view(actor=request.user, obj=cycle.course, ip_address=audit.client_ip(request))
+    return render(request, "prrt/cycle.html", _cycle_context(request, cycle))
+
+
+@require_POST
+@login_required
+def cycle_decide(request: HttpRequest, external_id) -> HttpResponse:
+    cycle = selectors.cycle_for(request.user, external_id)
+    form = CycleDecisionForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.cycle_decide(
+                actor=request.user, cycle=cycle, decision=data["decision"],
+                activity_gbq=data["activity_gbq"] or None, categories=data["categories"],
+                reason=data["reason"], today=timezone.localdate())
+        except TransitionError as exc:
+            _form_error(request, form, exc)
+        else:
+            messages.success(request, "Decision recorded.")
+            return redirect("prrt:cycle", external_id=cycle.external_id)
+    messages.error(request, "The decision was not recorded.")
+    return render(request, "prrt/cycle.html", _cycle_context(request, cycle, form),
+                  status=_status(form))
+
+
+@require_POST
+@login_required
+def cycle_administer(request: HttpRequest, external_id) -> HttpResponse:
+    cycle = selectors.cycle_for(request.user, external_id)
+    form = AdministrationForm(request.POST)
+    if form.is_valid():
+        try:
+            administration = services.cycle_administer(actor=request.user, cycle=cycle,
+                                                       **form.cleaned_data)
+        except TransitionError as exc:
+            _form_error(request, form, exc)
+        else:
+            for warning in administration.warnings:
+                messages.warning(request, warning)
+            messages.success(request, "Administration recorded.")
+            return redirect("prrt:course", external_id=cycle.course.external_id)
+    context = _cycle_context(request, cycle)
+    context["administration_form"] = form
+    messages.error(request, "The administration was not recorded.")
+    return render(request, "prrt/cycle.html", context, status=_status(form))

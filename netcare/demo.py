@@ -50,9 +50,13 @@ def seed_demo() -> list[str]:
         user.set_password(settings.NETCARE_DEMO_PASSWORD)
         user.save()
         created.append(username)
+    from django.utils import timezone
+
+    from netcare.demo_courses import seed_demo_courses
     from netcare.demo_patients import seed_demo_patients
 
     patients = seed_demo_patients()
     if patients:
         created.append(f"{len(patients)} patients")
+    created += seed_demo_courses(timezone.localdate())
     return created

@@ -41,11 +41,8 @@ PATHS: dict[str, list[tuple[str, str]]] = {
                              ("decline", "specialist")],
 }
 PATHS[RS.CONSULT_BOOKED] = [*PATHS[RS.ACCEPTED], ("book_consult", "navigator")]
-PATHS[RS.IN_TREATMENT] = [*PATHS[RS.CONSULT_BOOKED],
-                                     ("start_treatment", "specialist")]
-PATHS[RS.REFERRED_BACK] = [*PATHS[RS.IN_TREATMENT],
-                                      ("refer_back", "specialist")]
-PATHS[RS.CLOSED] = [*PATHS[RS.REFERRED_BACK], ("close", "referrer")]
+# Treatment, referral back and closing follow from the PRRT course (netcare.demo_courses).
+PATHS[RS.IN_TREATMENT] = PATHS[RS.REFERRED_BACK] = PATHS[RS.CLOSED] = PATHS[RS.CONSULT_BOOKED]
 PATHS[RS.WITHDRAWN] = [("submit", "referrer"), ("withdraw", "referrer")]
 
 REASONS = {

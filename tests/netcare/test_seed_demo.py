@@ -44,3 +44,24 @@ def test_seed_demo_refused_without_debug(settings):
     assert User.objects.count() == 0
     call_command("seed_demo", force=True)
     assert User.objects.count() == 5
+
+
+def test_seed_demo_has_referrals_and_courses_at_every_stage(settings):
+    from prrt.models import CourseState, CycleState, TreatmentCourse
+    from referrals.models import Referral, ReferralState
+
+    settings.DEBUG = True
+    call_command("seed_demo")
+    states = set(Referral.objects.values_list("state", flat=True))
+    assert states == set(ReferralState.values)
+    assert Referral.objects.filter(referring_oncologist__username="oncologist2").count() >= 3
+    courses = {c.state: c for c in TreatmentCourse.objects.all()}
+    assert {CourseState.ELIGIBILITY_REVIEW, CourseState.APPROVED, CourseState.ACTIVE,
+            CourseState.COMPLETED, CourseState.DISCONTINUED} <= set(courses)
+    active = courses[CourseState.ACTIVE]
+    assert active.cycles.filter(state=CycleState.WITHHELD).exists()
+    completed = courses[CourseState.COMPLETED]
+    assert sorted(str(a) for a in completed.cycles.values_list(
+        "approved_activity_gbq", flat=True)) == ["3.70", "7.40", "7.40", "7.40"]
+    assert "hypersensitivity" in courses[CourseState.DISCONTINUED].ended_reason
+    assert courses[CourseState.APPROVED].cycles.filter(state=CycleState.READY).exists()

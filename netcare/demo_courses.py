@@ -1,0 +1,147 @@
+"""Synthetic demo PRRT courses at every stage, built through the real services so the demo shows
+exactly what NETcare would have recorded. Names and numbers are invented."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from decimal import Decimal
+
+from netcare.models import User
+from patients.models import Patient
+from patients.services import imaging_add, lab_result_add
+from prrt import services
+from prrt.models import Cycle, TreatmentCourse
+from referrals.services import referral_transition
+
+NORMAL = {"platelets": ("210", "10^9/L"), "hemoglobin": ("128", "g/L"),
+          "neutrophils": ("3.4", "10^9/L"), "creatinine": ("0.85", "mg/dL"),
+          "bilirubin": ("0.5", "mg/dL"), "albumin": ("42", "g/L")}
+
+
+class _Runner:
+    def __init__(self, course: TreatmentCourse, specialist: User, navigator: User) -> None:
+        self.course = course
+        self.specialist = specialist
+        self.navigator = navigator
+        self.tz = zoneinfo.ZoneInfo(course.centre.time_zone)
+
+    def at(self, day: dt.date, hour: int) -> dt.datetime:
+        return dt.datetime.combine(day, dt.time(hour, 0), tzinfo=self.tz)
+
+    def labs(self, day: dt.date, **overrides) -> None:
+        for analyte, (value, unit) in {**NORMAL, **overrides}.items():
+            lab_result_add(actor=self.navigator, patient=self.course.patient, analyte=analyte,
+                           value=value, unit=unit, collected_at=self.at(day, 8),
+                           uln="1.2" if analyte == "bilirubin" else None)
+
+    def cycle(self, number: int) -> Cycle:
+        return self.course.cycles.get(number=number)
+
+    def decide(self, number: int, day: dt.date, decision: str, activity: str | None = None,
+               categories: list[str] | None = None) -> None:
+        cycle = services.cycle_refresh(cycle=self.cycle(number), today=day)
+        services.cycle_decide(actor=self.specialist, cycle=cycle, decision=decision,
+                              activity_gbq=Decimal(activity) if activity else None,
+                              categories=categories, today=day)
+
+    def give(self, number: int, day: dt.date, activity: str, **reaction) -> None:
+        services.cycle_administer(
+            actor=self.navigator, cycle=self.cycle(number), administered_at=self.at(day, 10),
+            activity_gbq=Decimal(activity), no_short_acting_ssa_24h=True,
+            lar_injected_at=self.at(day, 16), **reaction)
+        self.course.refresh_from_db()
+        if self.course.state in ("approved", "active"):
+            services.course_refresh(course=self.course, today=day + dt.timedelta(days=8))
+
+    def full_cycle(self, number: int, activity: str = "7.4") -> dt.date:
+        day = self.cycle(number).planned_date
+        self.labs(day - dt.timedelta(days=2))
+        self.decide(number, day - dt.timedelta(days=1), "approve", activity)
+        self.give(number, day, activity)
+        return day
+
+
+def _start(patient: Patient, first_dose: dt.date, specialist: User, navigator: User,
+           *, today: dt.date, approve: bool = True) -> _Runner:
+    # The demo backdates some courses: their last SSA injection came five weeks before dose 1.
+    Patient.objects.filter(pk=patient.pk).update(
+        last_long_acting_ssa_on=first_dose - dt.timedelta(days=35))
+    patient.refresh_from_db()
+    referral = patient.referrals.get()
+    course = services.course_open(actor=specialist, referral=referral,
+                                  planned_first_dose=first_dose)
+    if approve:
+        services.course_decide_eligibility(
+            actor=specialist, course=course, approve=True,
+            reason="Discussed at the NET MDT: eligible for PRRT.",
+            today=today)
+        course.refresh_from_db()
+    return _Runner(course, specialist, navigator)
+
+
+def seed_demo_courses(today: dt.date) -> list[str]:
+    """Courses for the demo patients whose referral reached the centre's treatment stage."""
+    specialist = User.objects.get(username="specialist")
+    navigator = User.objects.get(username="navigator")
+    patients = {p.family_name: p for p in Patient.objects.filter(
+        family_name__in=["Glen", "Hartfield", "Inchbury", "Jessop", "Lockwood"])}
+    created = []
+    todo = [name for name, p in patients.items() if not p.courses.exists()]
+    if "Glen" in todo:  # consult booked: the course waits for the eligibility review
+        _start(patients["Glen"], today + dt.timedelta(days=21), specialist, navigator,
+               today=today, approve=False)
+        created.append("eligibility review")
+    if "Hartfield" in todo:  # in treatment: cycle 1 given, cycle 2 withheld for platelets
+        run = _start(patients["Hartfield"], today - dt.timedelta(days=58), specialist, navigator,
+                     today=today)
+        run.full_cycle(1)
+        due = run.cycle(2).planned_date
+        run.labs(due - dt.timedelta(days=3), platelets=("68", "10^9/L"))
+        run.decide(2, due - dt.timedelta(days=2), "withhold", categories=["thrombocytopenia"])
+        created.append("withheld cycle")
+    if "Inchbury" in todo:  # completed: cycle 2 delayed and reduced, re-escalated after
+        run = _start(patients["Inchbury"], today - dt.timedelta(days=260), specialist, navigator,
+                     today=today)
+        run.full_cycle(1)
+        due = run.cycle(2).planned_date
+        run.labs(due - dt.timedelta(days=2), platelets=("71", "10^9/L"))
+        run.decide(2, due - dt.timedelta(days=1), "withhold", categories=["thrombocytopenia"])
+        later = due + dt.timedelta(days=14)
+        run.labs(later - dt.timedelta(days=1), platelets=("104", "10^9/L"))
+        run.decide(2, later, "approve", "3.7")
+        run.give(2, later, "3.7")
+        run.full_cycle(3)
+        run.full_cycle(4)
+        created.append("completed course with a reduced dose")
+    if "Jessop" in todo:  # discontinued: grade 3 hypersensitivity during cycle 2
+        run = _start(patients["Jessop"], today - dt.timedelta(days=120), specialist, navigator,
+                     today=today)
+        run.full_cycle(1)
+        day = run.cycle(2).planned_date
+        run.labs(day - dt.timedelta(days=2))
+        run.decide(2, day - dt.timedelta(days=1), "approve", "7.4")
+        run.give(2, day, "7.4", infusion_reaction_grade=3, reaction_is_hypersensitivity=True)
+        referral = patients["Jessop"].referrals.get()
+        referral_transition(referral=referral, name="close",
+                            actor=referral.referring_oncologist)
+        created.append("discontinued course")
+    if "Lockwood" in todo:  # reviewed, accepted, consult done: cycle 1 awaits the specialist
+        patient = patients["Lockwood"]
+        referral = patient.referrals.get()
+        for name, actor in (("start_review", specialist), ("accept", specialist)):
+            referral = referral_transition(referral=referral, name=name, actor=actor)
+        referral_transition(referral=referral, name="book_consult", actor=navigator,
+                            consult_at=_at(today - dt.timedelta(days=10)))
+        imaging_add(actor=specialist, patient=patient, modality="ga68_dotatate_pet",
+                    performed_on=today - dt.timedelta(days=12), sstr_positive=True,
+                    uptake_score=4)
+        run = _start(patient, today + dt.timedelta(days=3), specialist, navigator, today=today)
+        run.labs(today - dt.timedelta(days=1))
+        services.course_refresh(course=run.course, today=today)
+        created.append("cycle ready for approval")
+    return created
+
+
+def _at(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(10, 0), tzinfo=dt.UTC)

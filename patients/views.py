@@ -8,11 +8,16 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from netcare import audit
 from patients import selectors, services
 from patients.forms import AdverseEventForm, LabPanelForm
+from patients.labview import lab_rows
+from prrt.clinical import rules_config
+from prrt.journey import journey_for
+from prrt.models import TreatmentCourse
 
 
 def _lab_form(request, patient, data=None) -> LabPanelForm:
@@ -20,9 +25,17 @@ def _lab_form(request, patient, data=None) -> LabPanelForm:
 
 
 def _render_record(request, patient, *, lab_form=None, ae_form=None, status=200):
+    today = timezone.localdate()
+    config = rules_config(patient.centre)
+    labs = list(patient.labs.filter(entered_in_error=False).order_by("-collected_at", "-id")[:200])
+    course = (TreatmentCourse.objects.filter(patient=patient).select_related("centre")
+              .order_by("-created_at").first())
     context = {
         "patient": patient,
-        "labs": patient.labs.filter(entered_in_error=False).select_related("entered_by")[:60],
+        "lab_rows": lab_rows(labs, config),
+        "course": course,
+        "cycles": list(course.cycles.select_related("administration")) if course else [],
+        "journey": journey_for(course, today=today) if course else None,
         "imaging": patient.imaging.all(),
         "adverse_events": patient.adverse_events.select_related("reported_by"),
         "referrals": patient.referrals.select_related("centre").order_by("-created_at"),

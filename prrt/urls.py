@@ -14,4 +14,8 @@ urlpatterns = [
     path("cycles/<uuid:external_id>/decide/", views.cycle_decide, name="cycle-decide"),
     path("cycles/<uuid:external_id>/administer/", views.cycle_administer,
          name="cycle-administer"),
+    path("cycles/<uuid:external_id>/instructions.pdf", views.cycle_instructions_pdf,
+         name="cycle-instructions"),
+    path("cycles/<uuid:external_id>/instructions/email/", views.cycle_instructions_email,
+         name="cycle-instructions-email"),
 ]

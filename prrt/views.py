@@ -15,6 +15,7 @@ from netcare.views import role_required
 from netcare.workflow import TransitionError
 from prrt import clinical, selectors, services
 from prrt.forms import AdministrationForm, CycleDecisionForm, EligibilityForm, OpenCourseForm
+from prrt.instructions import instructions_email, instructions_for, instructions_pdf
 from prrt.models import CycleState
 from prrt.records import eligibility_for
 from referrals.selectors import referral_for
@@ -195,3 +196,29 @@ def cycle_administer(request: HttpRequest, external_id) -> HttpResponse:
     context["administration_form"] = form
     messages.error(request, "The administration was not recorded.")
     return render(request, "prrt/cycle.html", context, status=_status(form))
+
+
+@login_required
+def cycle_instructions_pdf(request: HttpRequest, external_id) -> HttpResponse:
+    """The printable radiation-safety instructions for this infusion (an audited export)."""
+    cycle = selectors.cycle_for(request.user, external_id)
+    instructions = instructions_for(cycle, today=timezone.localdate())
+    pdf = instructions_pdf(instructions)
+    audit.record_export(actor=request.user, obj=cycle.course.patient,
+                        note=f"radiation-safety instructions PDF, cycle {cycle.number}")
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = (
+        f'inline; filename="radiation-safety-cycle-{cycle.number}.pdf"')
+    return response
+
+
+@require_POST
+@role_required(Role.NAVIGATOR, Role.SPECIALIST)
+def cycle_instructions_email(request: HttpRequest, external_id) -> HttpResponse:
+    cycle = selectors.cycle_for(request.user, external_id)
+    if instructions_email(actor=request.user, cycle=cycle, today=timezone.localdate()):
+        messages.success(request, "The instructions were emailed to the patient.")
+    else:
+        messages.error(request, "Not sent: the patient has no email address or has not agreed "
+                                "to receive messages.")
+    return redirect("prrt:cycle", external_id=cycle.external_id)

@@ -1,0 +1,65 @@
+"""Labs as the patient page shows them: per analyte the latest value, its CTCAE grade (colour and
+text) and the trend against the previous result, compared in canonical units."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from netcare.numbers import plain, unit_display
+from patients.models import LabResult
+from prrt import rules
+
+GRADE_CSS = {0: "badge-ok", 1: "badge-info", 2: "badge-warn", 3: "badge-bad", 4: "badge-bad"}
+
+
+@dataclass
+class LabRow:
+    analyte: str
+    label: str
+    latest: LabResult
+    value: str
+    grade: int | None = None
+    grade_css: str = ""
+    trend: str = ""
+    history: list[str] = field(default_factory=list)
+
+
+def _canonical(lab: LabResult):
+    if lab.analyte in LabResult.PLAIN_NUMBER_ANALYTES:
+        return None
+    try:
+        return rules.lab_value(lab.analyte, lab.value, lab.unit, uln=lab.uln, lln=lab.lln)
+    except rules.RulesInputError:
+        return None
+
+
+def lab_rows(labs: list[LabResult], config: rules.RulesConfig) -> list[LabRow]:
+    """`labs` newest first (as the model orders them); one row per analyte, panel order."""
+    labels = dict(LabResult.Analyte.choices)
+    by_analyte: dict[str, list[LabResult]] = {}
+    for lab in labs:
+        by_analyte.setdefault(lab.analyte, []).append(lab)
+    rows = []
+    for analyte in LabResult.Analyte.values:
+        results = by_analyte.get(analyte)
+        if not results:
+            continue
+        latest = results[0]
+        row = LabRow(analyte, labels[analyte], latest,
+                     f"{plain(latest.value)} {unit_display(latest.unit)}".strip())
+        current = _canonical(latest)
+        if current is not None:
+            grade = rules.grade_lab(current, config).grade
+            row.grade, row.grade_css = grade, GRADE_CSS.get(grade, "")
+        if len(results) > 1:
+            previous = _canonical(results[1])
+            if current is not None and previous is not None:
+                if current.canonical > previous.canonical:
+                    row.trend = "↑ rising"
+                elif current.canonical < previous.canonical:
+                    row.trend = "↓ falling"
+                else:
+                    row.trend = "→ steady"
+        row.history = [f"{lab.collected_at:%d %b}: {plain(lab.value)}" for lab in results[:5]]
+        rows.append(row)
+    return rows

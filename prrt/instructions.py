@@ -1,0 +1,107 @@
+"""The written radiation-safety instructions given to a patient after each infusion.
+
+The precautions are those of the PRRT best-practice article's Table 2; the dates are this
+patient's: from the infusion day through the last day of the centre's precaution window.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.template.loader import render_to_string
+
+from prrt import clinical, rules
+from prrt.models import Cycle
+
+PRECAUTIONS = (
+    "Sleep in a separate bed.",
+    "Keep about 2 metres (6 feet) between you and other people as much as possible.",
+    "Sit in the back seat of cars and across the table from others.",
+    "Limit contact with small children and pregnant women.",
+    "Wash your hands for one full minute with soap and water after using the toilet.",
+    "Flush the toilet twice after each use.",
+    "No one should touch your bodily fluids or secretions.",
+    "Do not have sexual intercourse.",
+    "Quickly clean up spilled bodily fluids, wearing gloves.",
+    "Throw away items soiled with bodily fluids: flush them down the toilet or put them in a "
+    "plastic bag in the household rubbish.",
+    "Wash your clothing, sheets and towels separately from those of others in your home.",
+    "Shower every day.",
+)
+
+
+@dataclass(frozen=True)
+class Instructions:
+    cycle: Cycle
+    infusion_day: dt.date
+    until: dt.date
+    days: int
+    precautions: tuple[str, ...]
+    appointments: list[rules.PlanEvent]
+
+    @property
+    def patient(self):
+        return self.cycle.course.patient
+
+    @property
+    def centre(self):
+        return self.cycle.course.centre
+
+
+APPOINTMENT_KINDS = {rules.EventKind.PRE_DOSE_LABS, rules.EventKind.INFUSION,
+                     rules.EventKind.LAR_INJECTION, rules.EventKind.IMAGING,
+                     rules.EventKind.POST_COURSE_LABS, rules.EventKind.LAR_MAINTENANCE,
+                     rules.EventKind.SSTR_PET}
+
+
+def instructions_for(cycle: Cycle, *, today: dt.date) -> Instructions:
+    """The instructions for the infusion of `cycle` (given, or approved and booked)."""
+    course = cycle.course
+    config = clinical.rules_config(course.centre)
+    administration = cycle.administration if hasattr(cycle, "administration") else None
+    day = (clinical.local_date(administration.administered_at, course.centre)
+           if administration else cycle.planned_date)
+    history = clinical.course_history(course)
+    plan = rules.course_plan(course.planned_first_dose, tuple(history.doses), config,
+                             course_ended=course.state in ("completed", "discontinued"))
+    upcoming = [event for event in plan if event.kind in APPOINTMENT_KINDS and event.due > day]
+    return Instructions(cycle=cycle, infusion_day=day,
+                        until=day + dt.timedelta(days=config.precaution_days),
+                        days=config.precaution_days, precautions=PRECAUTIONS,
+                        appointments=upcoming[:6])
+
+
+def instructions_html(instructions: Instructions) -> str:
+    return render_to_string("prrt/instructions.html", {"i": instructions})
+
+
+def instructions_pdf(instructions: Instructions) -> bytes:
+    from weasyprint import HTML
+
+    return HTML(string=instructions_html(instructions)).write_pdf()
+
+
+def instructions_email(*, actor, cycle: Cycle, today: dt.date) -> bool:
+    """Email the instructions to the patient, if they agreed to it and gave an address.
+    Returns whether it was sent; the sending is audited as an export."""
+    from django.core.mail import EmailMultiAlternatives
+
+    from netcare import audit
+
+    patient = cycle.course.patient
+    if not (patient.reminder_consent and patient.email):
+        return False
+    instructions = instructions_for(cycle, today=today)
+    context = {"i": instructions}
+    message = EmailMultiAlternatives(
+        subject=render_to_string("emails/radiation_safety_subject.txt", context).strip(),
+        body=render_to_string("emails/radiation_safety.txt", context),
+        to=[patient.email])
+    message.attach_alternative(instructions_html(instructions), "text/html")
+    message.attach(f"radiation-safety-cycle-{cycle.number}.pdf", instructions_pdf(instructions),
+                   "application/pdf")
+    message.send()
+    audit.record_export(actor=actor, obj=patient,
+                        note=f"radiation-safety instructions emailed, cycle {cycle.number}")
+    return True

@@ -1,0 +1,122 @@
+"""The patient's journey as a picture: a server-rendered SVG timeline of the course.
+
+Rows: infusions (given or planned), precaution windows, SSA injections, imaging and labs on one
+date axis, with today marked and anything overdue drawn in red with the word "overdue", so colour
+is never the only signal. Built from records and the rules' plan; no database writes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from patients.models import ImagingStudy, LabResult
+from prrt import clinical, rules
+from prrt.models import CycleState, SSAInjection, TreatmentCourse
+
+WIDTH = 960
+LEFT = 120
+RIGHT = 20
+ROW_HEIGHT = 34
+TOP = 34
+HORIZON = dt.timedelta(days=180)  # planned follow-up drawn this far ahead
+ROWS = ("Infusions", "Precautions", "SSA / LAR", "Imaging", "Labs")
+
+
+@dataclass
+class Mark:
+    row: int
+    start: dt.date
+    end: dt.date | None = None  # a bar when set
+    label: str = ""
+    state: str = "done"  # done | planned | overdue
+    x: float = 0
+    width: float = 0
+    y: float = 0
+
+
+@dataclass
+class Journey:
+    start: dt.date
+    end: dt.date
+    today: dt.date
+    marks: list[Mark] = field(default_factory=list)
+    ticks: list[tuple[float, str]] = field(default_factory=list)
+    today_x: float | None = None
+    width: int = WIDTH
+    height: int = TOP + ROW_HEIGHT * len(ROWS) + 30
+    rows: list[tuple[str, float]] = field(default_factory=list)
+
+    @property
+    def overdue(self) -> list[Mark]:
+        return [m for m in self.marks if m.state == "overdue"]
+
+
+def journey_for(course: TreatmentCourse, *, today: dt.date,
+                overdue_tasks: list[tuple[str, dt.date]] | None = None) -> Journey:
+    """The journey of `course`. `overdue_tasks` are (label, due) of open overdue care tasks."""
+    centre = course.centre
+    config = clinical.rules_config(centre)
+    history = clinical.course_history(course)
+    plan = rules.course_plan(course.planned_first_dose, tuple(history.doses), config,
+                             course_ended=course.state in ("completed", "discontinued"))
+    marks: list[Mark] = []
+    given = {dose.cycle for dose in history.doses}
+    for dose in history.doses:
+        marks.append(Mark(0, dose.date, label=f"C{dose.cycle}"))
+        marks.append(Mark(1, dose.date, dose.date + dt.timedelta(days=config.precaution_days),
+                          label=f"{config.precaution_days} days"))
+    for cycle in course.cycles.all():
+        if cycle.number in given or cycle.state == CycleState.CANCELLED:
+            continue
+        state = "overdue" if cycle.planned_date < today else "planned"
+        marks.append(Mark(0, cycle.planned_date, label=f"C{cycle.number}", state=state))
+    marks += [Mark(2, clinical.local_date(a.lar_injected_at, centre), label="LAR")
+              for a in history.administrations if a.lar_injected_at]
+    marks += [Mark(2, clinical.local_date(injection.given_at, centre), label="SSA")
+              for injection in SSAInjection.objects.filter(patient_id=course.patient_id)]
+    marks += [Mark(3, study.performed_on, label=study.get_modality_display())
+              for study in ImagingStudy.objects.filter(patient_id=course.patient_id)]
+    lab_days = sorted({clinical.local_date(lab.collected_at, centre) for lab in
+                       LabResult.objects.filter(patient_id=course.patient_id,
+                                                entered_in_error=False).only("collected_at")})
+    marks += [Mark(4, day) for day in lab_days]
+    row_of = {rules.EventKind.LAR_MAINTENANCE: 2, rules.EventKind.IMAGING: 3,
+              rules.EventKind.SSTR_PET: 3, rules.EventKind.POST_COURSE_LABS: 4}
+    for event in plan:
+        row = row_of.get(event.kind)
+        if row is not None and today <= event.due <= today + HORIZON:
+            label = {2: "LAR", 3: "CT/MRI" if event.kind == "imaging" else "SSTR PET",
+                     4: "labs"}[row]
+            marks.append(Mark(row, event.due, label=label, state="planned"))
+    for label, due in overdue_tasks or []:
+        marks.append(Mark(4 if "lab" in label.lower() else 2, due, label=label,
+                          state="overdue"))
+    days = [m.start for m in marks] + [m.end for m in marks if m.end] + [today]
+    start = min(days) - dt.timedelta(days=7)
+    end = max(days) + dt.timedelta(days=14)
+    journey = Journey(start=start, end=end, today=today, marks=marks)
+    _layout(journey)
+    return journey
+
+
+def _layout(journey: Journey) -> None:
+    span = max((journey.end - journey.start).days, 1)
+    usable = journey.width - LEFT - RIGHT
+
+    def x_of(day: dt.date) -> float:
+        return round(LEFT + usable * (day - journey.start).days / span, 1)
+
+    journey.rows = [(name, TOP + ROW_HEIGHT * index + ROW_HEIGHT // 2)
+                    for index, name in enumerate(ROWS)]
+    for mark in journey.marks:
+        mark.x = x_of(mark.start)
+        mark.width = max(round(x_of(mark.end) - mark.x, 1), 4) if mark.end else 0
+        mark.y = journey.rows[mark.row][1]
+    journey.today_x = x_of(journey.today)
+    month = dt.date(journey.start.year, journey.start.month, 1)
+    step = 1 if span <= 400 else 3
+    while month <= journey.end:
+        if month >= journey.start:
+            journey.ticks.append((x_of(month), month.strftime("%b %Y")))
+        month = rules.add_months(month, step)

@@ -5,6 +5,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from patients import api as patients_api
+from prrt import api as prrt_api
 from referrals import api as referrals_api
 
 router = SimpleRouter(use_regex_path=False)
@@ -22,6 +23,10 @@ router.register("referrals/<uuid:referral_id>/events", referrals_api.ReferralEve
                 basename="referral-events")
 router.register("referrals/<uuid:referral_id>/notes", referrals_api.ReferralNoteViewSet,
                 basename="referral-notes")
+router.register("courses", prrt_api.CourseViewSet, basename="course")
+router.register("cycles", prrt_api.CycleViewSet, basename="cycle")
+router.register("cycles/<uuid:cycle_id>/decisions", prrt_api.CycleDecisionViewSet,
+                basename="cycle-decisions")
 
 urlpatterns = [
     path("patients/<uuid:patient_id>/tumour/",

@@ -1,10 +1,15 @@
-"""Celery tasks of the coordination side: thin, idempotent, ids as keyword arguments."""
+"""Celery tasks of the coordination side: thin, idempotent, ids as keyword arguments.
+
+Nothing here is ever scheduled with an ETA or countdown: what must happen later lives in the
+database (Reminder.send_at, CareTask dates) and the minute sweep picks it up.
+"""
 
 from __future__ import annotations
 
 from smtplib import SMTPException
 
 from celery import shared_task
+from django.utils import timezone
 
 from coordinators import services
 
@@ -13,3 +18,27 @@ from coordinators import services
              retry_backoff=30, retry_backoff_max=1800, max_retries=6)
 def email_notification(*, notification_id: int) -> bool:
     return services.notification_email_send(notification_id=notification_id)
+
+
+@shared_task(name="coordinators.sweep_reminders", ignore_result=True)
+def sweep_reminders() -> int:
+    """Beat, every minute: claim due reminders and enqueue one send each."""
+    return len(services.reminders_sweep().claimed)
+
+
+@shared_task(name="coordinators.send_reminder", ignore_result=True)
+def send_reminder(*, reminder_id: int) -> str:
+    """Send one claimed reminder; a no-op when it was already sent (redelivery, duplicate)."""
+    return services.reminder_send(reminder_id=reminder_id)
+
+
+@shared_task(name="coordinators.schedule_digests", ignore_result=True)
+def schedule_digests() -> int:
+    """Beat, every 15 minutes: create each navigator's morning digest once per day."""
+    return services.digests_schedule()
+
+
+@shared_task(name="coordinators.refresh_plans", ignore_result=True)
+def refresh_plans() -> int:
+    """Beat, hourly: refresh running courses and re-sync their care plans."""
+    return services.plans_refresh(today=timezone.localdate())

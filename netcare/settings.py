@@ -176,6 +176,15 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # The one place periodic work is declared; beat's database scheduler loads it at start.
 CELERY_BEAT_SCHEDULE = {
     "netcare-heartbeat": {"task": "netcare.heartbeat", "schedule": crontab(minute="*")},
+    # Claims due reminders and enqueues one send each (the database is the queue).
+    "coordinators-sweep-reminders": {"task": "coordinators.sweep_reminders",
+                                     "schedule": crontab(minute="*")},
+    # Creates each navigator's morning digest once their centre's morning has come.
+    "coordinators-schedule-digests": {"task": "coordinators.schedule_digests",
+                                      "schedule": crontab(minute="*/15")},
+    # Refreshes running courses (readiness, completion) and re-syncs their care plans.
+    "coordinators-refresh-plans": {"task": "coordinators.refresh_plans",
+                                   "schedule": crontab(minute="5")},
 }
 
 EMAIL_BACKEND = os.environ.get(
@@ -237,3 +246,19 @@ NETCARE_DEMO_PASSWORD = "netcare-demo"  # noqa: S105 - synthetic demo accounts o
 
 # The address people use to reach NETcare, for links in emails.
 NETCARE_BASE_URL = os.environ.get("NETCARE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# Care plans and reminders (coordinators): local hour reminders go out, how many days before a
+# task is due its owner and the navigators hear of it, the days a withheld cycle is expected to
+# slip per withhold decision, the sweep's lease and batch, and how often a send is retried.
+NETCARE_REMINDER_HOUR = int(os.environ.get("NETCARE_REMINDER_HOUR", "8"))
+NETCARE_TASK_REMINDER_DAYS_BEFORE = int(os.environ.get("NETCARE_TASK_REMINDER_DAYS_BEFORE", "2"))
+NETCARE_PATIENT_REMINDER_DAYS_BEFORE = int(
+    os.environ.get("NETCARE_PATIENT_REMINDER_DAYS_BEFORE", "1"))
+NETCARE_WITHHELD_RECHECK_DAYS = int(os.environ.get("NETCARE_WITHHELD_RECHECK_DAYS", "14"))
+NETCARE_DIGEST_HOUR = int(os.environ.get("NETCARE_DIGEST_HOUR", "7"))
+NETCARE_REMINDER_LEASE_SECONDS = int(os.environ.get("NETCARE_REMINDER_LEASE_SECONDS", "300"))
+NETCARE_REMINDER_SWEEP_BATCH = int(os.environ.get("NETCARE_REMINDER_SWEEP_BATCH", "1000"))
+NETCARE_REMINDER_MAX_ATTEMPTS = int(os.environ.get("NETCARE_REMINDER_MAX_ATTEMPTS", "5"))
+NETCARE_REMINDER_BACKOFF_SECONDS = int(os.environ.get("NETCARE_REMINDER_BACKOFF_SECONDS", "60"))
+NETCARE_SMS_BACKEND = os.environ.get("NETCARE_SMS_BACKEND",
+                                     "coordinators.sms.LoggingSmsBackend")

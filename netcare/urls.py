@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from coordinators import caseload_views
 from netcare import views
 
 admin.site.site_header = "NETcare administration"
@@ -16,12 +17,14 @@ urlpatterns = [
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(),
          name="password_change_done"),
-    path("navigator/", views.navigator_home, name="navigator-home"),
+    path("navigator/", caseload_views.caseload, name="navigator-home"),
+    path("caseload/", include("coordinators.caseload_urls")),
     path("specialist/", views.specialist_home, name="specialist-home"),
     path("oncologist/", views.oncologist_home, name="oncologist-home"),
     path("patients/", include("patients.urls")),
     path("referrals/", include("referrals.urls")),
     path("prrt/", include("prrt.urls")),
+    path("", include("coordinators.urls")),
     path("api/v1/", include("netcare.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -62,11 +62,6 @@ def home(request: HttpRequest) -> HttpResponse:
     return redirect(reverse(target))
 
 
-@role_required(Role.NAVIGATOR)
-def navigator_home(request: HttpRequest) -> HttpResponse:
-    return render(request, "netcare/navigator_home.html")
-
-
 @role_required(Role.SPECIALIST)
 def specialist_home(request: HttpRequest) -> HttpResponse:
     from prrt.selectors import approval_queue, eligibility_queue
@@ -79,12 +74,23 @@ def specialist_home(request: HttpRequest) -> HttpResponse:
 
 @role_required(Role.REFERRING_ONCOLOGIST)
 def oncologist_home(request: HttpRequest) -> HttpResponse:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from coordinators.selectors import tasks_held_by
     from referrals.selectors import NEXT_STEP_FOR_REFERRER, patients_with_latest_referral
 
+    horizon = timezone.localdate() + dt.timedelta(days=60)
+    obligations: dict[int, list] = {}
+    for task in tasks_held_by(request.user).filter(due__lte=horizon):
+        obligations.setdefault(task.patient_id, []).append(task)
     patients = list(patients_with_latest_referral(request.user))
     for patient in patients:
         patient.next_step = NEXT_STEP_FOR_REFERRER.get(patient.referral_state, "")
-    return render(request, "netcare/oncologist_home.html", {"patients": patients})
+        patient.obligations = obligations.get(patient.pk, [])[:3]
+    return render(request, "netcare/oncologist_home.html",
+                  {"patients": patients, "today": timezone.localdate()})
 
 
 @never_cache

@@ -61,6 +61,20 @@ class Step:
     reason_required: bool = False
 
 
+def check_transition(obj: models.Model, step: Step, actor) -> None:
+    """Refuse a transition the object's state or the user's role does not allow (409, 403).
+
+    Services call it first, before looking at the input, so a wrong state or role is reported
+    as such; run_transition repeats it under the row lock."""
+    method = getattr(obj, step.name)
+    if not can_proceed(method, check_conditions=False):
+        raise TransitionConflict(
+            f"Cannot {step.label}: it is {obj.get_state_display().lower()} now."
+        )
+    if not has_transition_perm(method, actor):
+        raise TransitionForbidden(f"Your role cannot {step.label}.")
+
+
 def run_transition(
     *,
     queryset: models.QuerySet[M],
@@ -80,12 +94,7 @@ def run_transition(
         obj = queryset.select_for_update().get(pk=pk)
         method = getattr(obj, step.name)
         source = obj.state
-        if not can_proceed(method, check_conditions=False):
-            raise TransitionConflict(
-                f"Cannot {step.label}: it is {obj.get_state_display().lower()} now."
-            )
-        if not has_transition_perm(method, actor):
-            raise TransitionForbidden(f"Your role cannot {step.label}.")
+        check_transition(obj, step, actor)
         if step.reason_required and not reason:
             raise TransitionInvalid(f"A reason is required to {step.label}.", field="reason")
         if not can_proceed(method):

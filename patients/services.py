@@ -75,6 +75,30 @@ def lab_result_add(*, actor, patient: Patient, analyte: str, value: Any, unit: s
     return result
 
 
+def _notify_team(*, actor, patient: Patient, subject: str, body: str) -> None:
+    """Tell the treating team (and the referrer) on commit; never the person who acted."""
+    from django.urls import reverse
+
+    from coordinators.services import notify
+    from netcare.models import Role, User
+
+    team = list(User.objects.filter(centre_id=patient.centre_id, is_active=True,
+                                    role__in=[Role.NAVIGATOR, Role.SPECIALIST]))
+    recipients = [u for u in [*team, patient.referring_oncologist] if u.pk != actor.pk]
+    url = reverse("patients:detail", args=[patient.external_id])
+    transaction.on_commit(lambda: notify(recipients=recipients, subject=subject, body=body,
+                                         url=url))
+
+
+def lab_panel_add(*, actor, patient: Patient, results: list[dict[str, Any]]) -> list[LabResult]:
+    """Save a panel of labs drawn together; the treating team hears about it."""
+    with transaction.atomic():
+        saved = [lab_result_add(actor=actor, patient=patient, **result) for result in results]
+        _notify_team(actor=actor, patient=patient, subject="New lab results",
+                     body=f"{len(saved)} new lab results for patient {patient.mrn}.")
+    return saved
+
+
 def lab_result_mark_in_error(*, actor, result: LabResult, reason: str) -> LabResult:
     if not reason.strip():
         raise ValidationError({"reason": "Say why the result is in error."})
@@ -135,22 +159,13 @@ def performance_status_add(*, actor, patient: Patient, **fields) -> PerformanceS
 
 def adverse_event_report(*, actor, patient: Patient, **fields) -> AdverseEvent:
     """Record an adverse event and tell the treating team (and the referrer) about it."""
-    from coordinators.services import notify
-    from netcare.models import Role, User
-
     with transaction.atomic():
         event = _create(actor, AdverseEvent, patient=patient, reported_by=actor, **fields)
-        team = list(User.objects.filter(centre_id=patient.centre_id, is_active=True,
-                                        role__in=[Role.NAVIGATOR, Role.SPECIALIST]))
-        recipients = [u for u in [*team, patient.referring_oncologist] if u.pk != actor.pk]
-        from django.urls import reverse
-
-        url = reverse("patients:detail", args=[patient.external_id])
-        transaction.on_commit(lambda: notify(
-            recipients=recipients,
-            subject=f"Adverse event reported: grade {event.ctcae_grade}",
-            body=f"A grade {event.ctcae_grade} adverse event ({event.get_category_display()}) "
-                 f"was reported for patient {patient.mrn}.", url=url))
+        _notify_team(actor=actor, patient=patient,
+                     subject=f"Adverse event reported: grade {event.ctcae_grade}",
+                     body=f"A grade {event.ctcae_grade} adverse event "
+                          f"({event.get_category_display()}) was reported for patient "
+                          f"{patient.mrn}.")
     return event
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -24,6 +23,15 @@ def _lab_form(request, patient, data=None) -> LabPanelForm:
     return LabPanelForm(data, prefix="labs", time_zone=patient.centre.time_zone)
 
 
+def _overdue(course, today) -> list[tuple[str, object]]:
+    """Open care tasks of the course past their due day, for the journey picture."""
+    from coordinators.models import CareTask, TaskKind, TaskState
+
+    tasks = CareTask.objects.filter(course=course, state=TaskState.OPEN, due__lt=today).exclude(
+        kind=TaskKind.INFUSION)  # infusions are drawn from the cycles themselves
+    return [(task.kind, task.title, task.due) for task in tasks]
+
+
 def _render_record(request, patient, *, lab_form=None, ae_form=None, status=200):
     today = timezone.localdate()
     config = rules_config(patient.centre)
@@ -35,7 +43,8 @@ def _render_record(request, patient, *, lab_form=None, ae_form=None, status=200)
         "lab_rows": lab_rows(labs, config),
         "course": course,
         "cycles": list(course.cycles.select_related("administration")) if course else [],
-        "journey": journey_for(course, today=today) if course else None,
+        "journey": journey_for(course, today=today, overdue_tasks=_overdue(course, today))
+        if course else None,
         "imaging": patient.imaging.all(),
         "adverse_events": patient.adverse_events.select_related("reported_by"),
         "referrals": patient.referrals.select_related("centre").order_by("-created_at"),
@@ -62,9 +71,7 @@ def lab_panel_add(request: HttpRequest, external_id) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "The labs were not saved: correct the fields marked below.")
         return _render_record(request, patient, lab_form=form, status=400)
-    with transaction.atomic():
-        for result in form.results:
-            services.lab_result_add(actor=request.user, patient=patient, **result)
+    services.lab_panel_add(actor=request.user, patient=patient, results=form.results)
     messages.success(request, f"{len(form.results)} lab results saved.")
     return redirect("patients:detail", external_id=patient.external_id)
 

@@ -14,7 +14,6 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.http import Http404
 from django.utils import timezone
-from django_fsm import can_proceed, has_transition_perm
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -31,7 +30,11 @@ from netcare.api import (
     UserRefSerializer,
     exception_handler,
 )
-from netcare.workflow import TransitionConflict, TransitionForbidden, TransitionInvalid
+from netcare.workflow import (
+    Step,
+    TransitionInvalid,
+    check_transition,
+)
 from patients.api import FindingSerializer
 from prrt import clinical, records, rules, selectors, services
 from prrt.models import (
@@ -401,16 +404,6 @@ def prrt_exception_handler(exc, context):
     return exception_handler(exc, context)
 
 
-def refuse_early(obj, transition: str, label: str, actor) -> None:
-    """The funnel's first two checks (state, then role) before the body is read, so a refusal
-    is the same whatever was sent; the service repeats them under the row lock."""
-    method = getattr(obj, transition)
-    if not can_proceed(method, check_conditions=False):
-        raise TransitionConflict(f"Cannot {label}: it is {obj.get_state_display().lower()} now.")
-    if not has_transition_perm(method, actor):
-        raise TransitionForbidden(f"Your role cannot {label}.")
-
-
 class PrrtViewMixin(NetcareViewMixin):
     def get_exception_handler(self):
         return prrt_exception_handler
@@ -508,10 +501,7 @@ class CourseViewSet(PrrtViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
 
     def decide_eligibility(self, request, *, approve: bool):
         course = self.get_object()
-        if approve:
-            refuse_early(course, "approve", "approve the course", request.user)
-        else:
-            refuse_early(course, "reject", "decide the course is not approved", request.user)
+        check_transition(course, services.eligibility_step(approve), request.user)
         data = self.parse(CourseEligibilityDecisionSerializer)
         services.course_decide_eligibility(actor=request.user, course=course, approve=approve,
                                            today=timezone.localdate(), **data)
@@ -541,7 +531,7 @@ class CourseViewSet(PrrtViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
     @action(detail=True, methods=["post"])
     def discontinue(self, request, *args, **kwargs):
         course = self.get_object()
-        refuse_early(course, "discontinue", "discontinue the course", request.user)
+        check_transition(course, Step("discontinue", "discontinue the course"), request.user)
         data = self.parse(ReasonSerializer)
         services.course_discontinue(actor=request.user, course=course, reason=data["reason"])
         return self.course_response(self.load_course(course.external_id))
@@ -610,10 +600,7 @@ class CycleViewSet(PrrtViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
 
     def decide(self, request, decision: str, body_class):
         cycle = self.get_object()
-        if decision == CycleDecision.Decision.DISCONTINUE:
-            refuse_early(cycle.course, "discontinue", "discontinue the course", request.user)
-        else:
-            refuse_early(cycle, decision, f"{decision} the cycle", request.user)
+        services.cycle_decide_check(actor=request.user, cycle=cycle, decision=decision)
         data = self.parse(body_class)
         services.cycle_decide(actor=request.user, cycle=cycle, decision=decision,
                               today=timezone.localdate(), **data)
@@ -655,7 +642,7 @@ class CycleViewSet(PrrtViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
     @action(detail=True, methods=["post"])
     def administer(self, request, *args, **kwargs):
         cycle = self.get_object()
-        refuse_early(cycle, "administer", "record the administration", request.user)
+        check_transition(cycle, Step("administer", "record the administration"), request.user)
         data = self.parse(CycleAdministerSerializer)
         services.cycle_administer(actor=request.user, cycle=cycle, **data)
         return self.cycle_response(cycle)

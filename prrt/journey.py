@@ -20,6 +20,10 @@ RIGHT = 20
 ROW_HEIGHT = 34
 TOP = 34
 HORIZON = dt.timedelta(days=180)  # planned follow-up drawn this far ahead
+# The row a care task of each kind is drawn on (others: the infusions row).
+TASK_ROWS = {"radiation_safety_education": 1, "radiation_safety_checkin": 1,
+             "ssa_washout_check": 2, "lar_injection": 2, "lar_maintenance": 2, "imaging": 3,
+             "sstr_pet": 3, "pre_dose_labs": 4, "post_course_labs": 4}
 ROWS = ("Infusions", "Precautions", "SSA / LAR", "Imaging", "Labs")
 
 
@@ -53,8 +57,9 @@ class Journey:
 
 
 def journey_for(course: TreatmentCourse, *, today: dt.date,
-                overdue_tasks: list[tuple[str, dt.date]] | None = None) -> Journey:
-    """The journey of `course`. `overdue_tasks` are (label, due) of open overdue care tasks."""
+                overdue_tasks: list[tuple[str, str, dt.date]] | None = None) -> Journey:
+    """The journey of `course`. `overdue_tasks` are (kind, label, due) of open overdue care
+    tasks."""
     centre = course.centre
     config = clinical.rules_config(centre)
     history = clinical.course_history(course)
@@ -89,9 +94,8 @@ def journey_for(course: TreatmentCourse, *, today: dt.date,
             label = {2: "LAR", 3: "CT/MRI" if event.kind == "imaging" else "SSTR PET",
                      4: "labs"}[row]
             marks.append(Mark(row, event.due, label=label, state="planned"))
-    for label, due in overdue_tasks or []:
-        marks.append(Mark(4 if "lab" in label.lower() else 2, due, label=label,
-                          state="overdue"))
+    for kind, label, due in overdue_tasks or []:
+        marks.append(Mark(TASK_ROWS.get(kind, 0), due, label=label, state="overdue"))
     days = [m.start for m in marks] + [m.end for m in marks if m.end] + [today]
     start = min(days) - dt.timedelta(days=7)
     end = max(days) + dt.timedelta(days=14)

@@ -13,6 +13,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from coordinators.services import plan_sync
 from netcare import audit
 from netcare.models import Role
 from netcare.numbers import plain
@@ -21,6 +22,7 @@ from netcare.workflow import (
     TransitionConflict,
     TransitionForbidden,
     TransitionInvalid,
+    check_transition,
     run_transition,
 )
 from prrt import clinical, rules
@@ -90,12 +92,20 @@ def course_open(*, actor, referral, planned_first_dose: dt.date) -> TreatmentCou
     return course
 
 
+def eligibility_step(approve: bool) -> Step:
+    if approve:
+        return Step("approve", "approve the course")
+    return Step("reject", "decide the course is not approved", reason_required=True)
+
+
 def course_decide_eligibility(*, actor, course: TreatmentCourse, approve: bool, reason: str = "",
                               today: dt.date, labs_drawn_by: str | None = None,
                               lar_during_course_by: str | None = None,
                               lar_after_course_by: str | None = None) -> TreatmentCourse:
     """The specialist approves the course (or not). Overriding a block or review finding, and
     not approving, need a reason; the findings are stored with the decision."""
+    step = eligibility_step(approve)
+    check_transition(course, step, actor)
     findings = eligibility_for(course.patient, today=today,
                                planned_first_dose=course.planned_first_dose)
     serious = [f for f in findings if f.severity in (rules.Severity.BLOCK, rules.Severity.REVIEW)]
@@ -121,8 +131,6 @@ def course_decide_eligibility(*, actor, course: TreatmentCourse, approve: bool, 
             if value is not None:
                 setattr(obj, name, value)
 
-    step = Step("approve", "approve the course") if approve else Step(
-        "reject", "decide the course is not approved", reason_required=True)
     with transaction.atomic():
         course = _course_step(course, step, actor, reason, after_apply=apply)
         if approve:
@@ -132,6 +140,7 @@ def course_decide_eligibility(*, actor, course: TreatmentCourse, approve: bool, 
                 referral_transition(referral=course.referral, name="start_treatment",
                                     actor=actor, reason="PRRT course approved.")
             transaction.on_commit(lambda: course_refresh(course=course, today=today))
+            transaction.on_commit(lambda: plan_sync(course=course, today=today), robust=True)
     return course
 
 
@@ -171,6 +180,7 @@ def course_refresh(*, course: TreatmentCourse, today: dt.date) -> None:
         _course_step(course, Step("complete", "complete the course"), None,
                      "All cycles are complete.")
         _refer_back(course, actor=None)
+        transaction.on_commit(lambda: plan_sync(course=course, today=today), robust=True)
 
 
 def prrt_sweep(*, today: dt.date) -> int:
@@ -213,6 +223,11 @@ def _refer_back(course: TreatmentCourse, *, actor) -> None:
 
 # --- the specialist's decision ----------------------------------------------------------------
 
+_DECISION_STEPS = {
+    CycleDecision.Decision.APPROVE: Step("approve", "approve the cycle"),
+    CycleDecision.Decision.WITHHOLD: Step("withhold", "withhold the cycle"),
+}
+
 _RECOMMENDED_DECISION = {
     rules.Action.PROCEED: (CycleDecision.Decision.APPROVE, FULL),
     rules.Action.REESCALATE: (CycleDecision.Decision.APPROVE, FULL),
@@ -220,6 +235,17 @@ _RECOMMENDED_DECISION = {
     rules.Action.WITHHOLD: (CycleDecision.Decision.WITHHOLD, None),
     rules.Action.DISCONTINUE: (CycleDecision.Decision.DISCONTINUE, None),
 }
+
+
+def cycle_decide_check(*, actor, cycle: Cycle, decision: str) -> None:
+    """The state and role checks of a decision, before any input is read (409, then 403)."""
+    if decision == CycleDecision.Decision.DISCONTINUE:
+        if cycle.state not in (CycleState.PLANNED, CycleState.READY, CycleState.WITHHELD):
+            raise TransitionConflict(
+                f"Cannot discontinue from this cycle: it is {cycle.get_state_display().lower()}.")
+        check_transition(cycle.course, Step("discontinue", "discontinue the course"), actor)
+    else:
+        check_transition(cycle, _DECISION_STEPS[decision], actor)
 
 
 def cycle_decide(*, actor, cycle: Cycle, decision: str, today: dt.date,
@@ -232,6 +258,9 @@ def cycle_decide(*, actor, cycle: Cycle, decision: str, today: dt.date,
     reason = (reason or "").strip()
     if decision not in CycleDecision.Decision.values:
         raise TransitionInvalid(f"Unknown decision '{decision}'.", field="decision")
+    # State and role first: a wrong state is a conflict and a wrong role is refused before
+    # anything is read from the input. Discontinuing is decided on an open cycle too.
+    cycle_decide_check(actor=actor, cycle=cycle, decision=decision)
     if decision == CycleDecision.Decision.APPROVE:
         if activity_gbq is None or Decimal(str(activity_gbq)) not in ACTIVITIES:
             raise TransitionInvalid("Approve with 7.4 or 3.7 GBq.", field="activity_gbq")
@@ -262,10 +291,7 @@ def cycle_decide(*, actor, cycle: Cycle, decision: str, today: dt.date,
             raise TransitionInvalid(
                 f"The rules recommend {action}: a different decision needs a written reason.",
                 field="reason")
-        target_step = {
-            CycleDecision.Decision.APPROVE: Step("approve", "approve the cycle"),
-            CycleDecision.Decision.WITHHOLD: Step("withhold", "withhold the cycle"),
-        }.get(decision)
+        target_step = _DECISION_STEPS.get(decision)
         if target_step is not None:
             def apply(obj: Cycle) -> None:
                 if decision == CycleDecision.Decision.APPROVE:
@@ -286,6 +312,7 @@ def cycle_decide(*, actor, cycle: Cycle, decision: str, today: dt.date,
             TreatmentCourse.objects.filter(pk=locked.course_id).update(
                 baseline=clinical.baseline_snapshot(locked.course, recommendation.labs, today))
         audit.record_create(actor=actor, obj=record)
+        transaction.on_commit(lambda: plan_sync(course=locked.course, today=today), robust=True)
     return record
 
 
@@ -304,6 +331,7 @@ def course_discontinue(*, actor, course: TreatmentCourse, reason: str,
             _cycle_step(cycle, Step("cancel", "cancel the cycle"), None,
                         "The course was discontinued.")
         _refer_back(course, actor=actor if actor.role == Role.SPECIALIST else None)
+        transaction.on_commit(lambda: plan_sync(course=course, today=None), robust=True)
     return course
 
 
@@ -374,4 +402,5 @@ def cycle_administer(*, actor, cycle: Cycle, administered_at: dt.datetime,
                 actor=actor, course=course, step_name="discontinue_for_hypersensitivity",
                 reason=f"Grade {infusion_reaction_grade} hypersensitivity reaction during cycle "
                        f"{locked.number}: PRRT is stopped permanently.")
+        transaction.on_commit(lambda: plan_sync(course=course, today=None), robust=True)
     return administration

@@ -69,9 +69,11 @@ assert set(COURSE_OF_CYCLE) == set(YS.values)
 CYCLE_RULES = {
     "approve": Rule({YS.READY}, {"specialist"}),
     "withhold": Rule({YS.PLANNED, YS.READY}, {"specialist"}),
-    # Discontinuing ends the course, so it is the course's state that decides.
+    # Discontinuing ends the course from the cycle being decided: an open cycle of a running
+    # course (a cycle already given or cancelled is not decided any more).
     "discontinue": Rule({s for s, c in COURSE_OF_CYCLE.items()
-                         if c in (CS.APPROVED, CS.ACTIVE)}, {"specialist"}),
+                         if c in (CS.APPROVED, CS.ACTIVE)
+                         and s in (YS.PLANNED, YS.READY, YS.WITHHELD)}, {"specialist"}),
     "administer": Rule({YS.APPROVED}, {"specialist", "navigator"}),
 }
 CYCLE_BODIES = {

@@ -1,0 +1,1 @@
+"""NETcare benchmarks: scripts that seed data, measure and print figures (not tests)."""

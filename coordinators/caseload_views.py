@@ -1,0 +1,136 @@
+"""The navigator's caseload page and its in-place task actions (htmx, no full reload)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from django.views.decorators.http import require_POST
+
+from coordinators import services
+from coordinators.caseload import (
+    OWNER_FILTERS,
+    PAGE_PATIENTS,
+    STAGE_FILTERS,
+    Filters,
+    caseload_for,
+)
+from coordinators.models import OwnerParty, TaskKind
+from coordinators.selectors import visible_tasks
+from netcare.access import get_object_for
+from netcare.models import Role, User
+from netcare.views import role_required
+from netcare.workflow import TransitionError
+
+ACTIONS = ("done", "skip", "snooze", "reassign")
+
+
+def _today(user) -> dt.date:
+    centre = user.centre
+    tz = zoneinfo.ZoneInfo(centre.time_zone) if centre else dt.UTC
+    return timezone.now().astimezone(tz).date()
+
+
+def _context(request: HttpRequest, filters: Filters, **extra) -> dict:
+    user = request.user
+    try:
+        show = max(int(request.GET.get("show", PAGE_PATIENTS)), PAGE_PATIENTS)
+    except ValueError:
+        show = PAGE_PATIENTS
+    return {"caseload": caseload_for(user, today=_today(user), filters=filters, show=show),
+            "next_show": show + PAGE_PATIENTS,
+            "owner_filters": OWNER_FILTERS, "stage_filters": STAGE_FILTERS,
+            "kind_filters": TaskKind.choices, **extra}
+
+
+@role_required(Role.NAVIGATOR, Role.SPECIALIST)
+def task_forms(request: HttpRequest, external_id) -> HttpResponse:
+    """The action forms of one task, loaded when the navigator opens its "Actions"."""
+    task = get_object_for(request.user, visible_tasks(request.user), external_id=external_id)
+    staff = (User.objects.filter(centre_id=request.user.centre_id, is_active=True,
+                                 role__in=[Role.NAVIGATOR, Role.SPECIALIST])
+             .order_by("last_name", "first_name"))
+    return render(request, "coordinators/_task_forms.html",
+                  {"task": task, "staff": staff, "now_local": timezone.localtime()})
+
+
+@role_required(Role.NAVIGATOR)
+def caseload(request: HttpRequest) -> HttpResponse:
+    filters = Filters.from_query(request.GET)
+    template = ("coordinators/_caseload.html" if request.htmx
+                else "coordinators/caseload.html")
+    return render(request, template, _context(request, filters))
+
+
+@require_POST
+@role_required(Role.NAVIGATOR, Role.SPECIALIST)
+def task_action(request: HttpRequest, external_id, action: str) -> HttpResponse:
+    task = get_object_for(request.user, visible_tasks(request.user).select_related(
+        "course__centre"), external_id=external_id)
+    filters = Filters.from_query(request.POST)
+    error = field = ""
+    status = 200
+    try:
+        _apply(request, task, action)
+    except TransitionError as exc:
+        error, field, status = exc.message, exc.field or "", exc.status
+    if not request.htmx:
+        if error:
+            from django.contrib import messages
+
+            messages.error(request, error)
+        return redirect("navigator-home")
+    context = _context(request, filters, action_error=error, error_field=field,
+                       error_task=task.external_id if error else None,
+                       done_message="" if error else f"{task.title}: {action} recorded.")
+    return render(request, "coordinators/_caseload.html", context, status=status)
+
+
+def _apply(request: HttpRequest, task, action: str) -> None:
+    data = request.POST
+    user = request.user
+    if action == "done":
+        done_at = None
+        if data.get("done_at"):
+            done_at = parse_datetime(data["done_at"])
+            if done_at is None:
+                raise TransitionError("Give the time as date and time.", field="done_at")
+            if timezone.is_naive(done_at):
+                done_at = done_at.replace(tzinfo=zoneinfo.ZoneInfo(task.course.centre.time_zone))
+        services.task_complete(actor=user, task=task, done_at=done_at,
+                               value=data.get("value", ""))
+    elif action == "skip":
+        services.task_skip(actor=user, task=task, reason=data.get("reason", ""))
+    elif action == "snooze":
+        until = parse_date(data.get("until") or "")
+        if until is None:
+            raise TransitionError("Give the day to snooze until.", field="until")
+        services.task_snooze(actor=user, task=task, until=until, reason=data.get("reason", ""))
+    elif action == "reassign":
+        owner = data.get("owner", "")
+        if owner in (OwnerParty.CENTRE, OwnerParty.PRACTICE):
+            services.task_reassign(actor=user, task=task, owner_party=owner,
+                                   reason=data.get("reason", ""))
+        else:
+            target = User.objects.filter(external_id=owner or None).first() if _is_uuid(owner) \
+                else None
+            if target is None:
+                raise TransitionError("Choose who takes the task.", field="owner")
+            services.task_reassign(actor=user, task=task, owner_user=target,
+                                   reason=data.get("reason", ""))
+    else:
+        raise TransitionError(f"Unknown action '{action}'.", field="action")
+
+
+def _is_uuid(value: str) -> bool:
+    import uuid
+
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True

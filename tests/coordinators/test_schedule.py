@@ -1,0 +1,37 @@
+"""Periodic work is declared in CELERY_BEAT_SCHEDULE only, and the hourly refresh re-syncs."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from celery.schedules import crontab
+
+from coordinators import services, tasks
+from coordinators.models import CareTask
+
+pytestmark = pytest.mark.django_db
+
+
+def test_beat_declares_the_minute_sweep_the_digest_and_the_refresh(settings):
+    schedule = settings.CELERY_BEAT_SCHEDULE
+    assert schedule["coordinators-sweep-reminders"]["task"] == tasks.sweep_reminders.name
+    assert schedule["coordinators-sweep-reminders"]["schedule"] == crontab(minute="*")
+    assert schedule["coordinators-schedule-digests"]["task"] == tasks.schedule_digests.name
+    assert schedule["coordinators-refresh-plans"]["task"] == tasks.refresh_plans.name
+
+
+def test_hourly_refresh_materialises_running_courses(course, time_machine):
+    assert not CareTask.objects.filter(course=course).exists()
+    assert services.plans_refresh(today=dt.date(2024, 12, 17)) == 1
+    assert CareTask.objects.filter(course=course).count() == 46
+
+
+def test_the_sweep_task_enqueues_what_it_claimed_once_committed(
+        course, monkeypatch, django_capture_on_commit_callbacks):
+    services.plan_sync(course=course)
+    enqueued: list[int] = []
+    monkeypatch.setattr(services, "_enqueue_sends", enqueued.extend)
+    with django_capture_on_commit_callbacks(execute=True):
+        count = tasks.sweep_reminders()
+    assert count > 0 and len(enqueued) == count

@@ -11,42 +11,20 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import statistics
-import sys
 import time
 from decimal import Decimal
+
+from bench._setup import bench_django
 
 BENCH_DB = "netcare_bench"
 
 
 def setup_django() -> None:
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/netcare")
-    if not base.startswith("postgres"):
-        sys.exit("The benchmark runs on PostgreSQL: set DATABASE_URL to a postgres:// URL.")
-    os.environ["DATABASE_URL"] = base.rsplit("/", 1)[0] + f"/{BENCH_DB}"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "netcare.settings")
-    os.environ.setdefault("SECRET_KEY", "netcare-benchmark-only-secret-key-0123456789abcdef")
-    os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
-    os.environ.setdefault("SECURE_COOKIES", "0")
-    import psycopg2
-
-    admin = psycopg2.connect(base.rsplit("/", 1)[0] + "/postgres")
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB])
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    admin.close()
-    import django
-
-    django.setup()
+    bench_django(BENCH_DB)
     from django.conf import settings
 
     settings.ALLOWED_HOSTS = ["testserver"]
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def seed(n_patients: int) -> None:

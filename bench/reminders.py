@@ -27,40 +27,17 @@ import time
 import uuid
 from pathlib import Path
 
+from bench._setup import bench_django
+
 BENCH_DB = "netcare_bench_reminders"
 QUEUE = "netcare-bench-reminders"
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def setup_django() -> str:
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/netcare")
-    if not base.startswith("postgres"):
-        sys.exit("The benchmark runs on PostgreSQL: set DATABASE_URL to a postgres:// URL.")
     if not os.environ.get("REDIS_URL"):
         sys.exit("The benchmark measures dispatch through Redis: set REDIS_URL.")
-    url = base.rsplit("/", 1)[0] + f"/{BENCH_DB}"
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "netcare.settings")
-    os.environ.setdefault("SECRET_KEY", "netcare-benchmark-only-secret-key-0123456789abcdef")
-    os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
-    os.environ.setdefault("SECURE_COOKIES", "0")
-    os.environ["EMAIL_BACKEND"] = "django.core.mail.backends.dummy.EmailBackend"
-    import psycopg2
-
-    admin = psycopg2.connect(base.rsplit("/", 1)[0] + "/postgres")
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB])
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    admin.close()
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0, interactive=False)
-    return url
+    return bench_django(BENCH_DB, EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend")
 
 
 def seed_course():

@@ -205,3 +205,16 @@ class UserRefSerializer(serializers.Serializer):
 
     def get_name(self, user) -> str:
         return str(user)
+
+
+def filter_list(queryset, request, filter_serializer_class):
+    """Apply the validated `?state=` and `?patient=` (UUID) filters of a list endpoint; bad
+    values are a 400 naming the parameter."""
+    filters = filter_serializer_class(data=request.query_params)
+    filters.is_valid(raise_exception=True)
+    data = filters.validated_data
+    if "state" in data:
+        queryset = queryset.filter(state=data["state"])
+    if "patient" in data:
+        queryset = queryset.filter(patient__external_id=data["patient"])
+    return queryset

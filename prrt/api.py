@@ -29,6 +29,7 @@ from netcare.api import (
     NetcareViewMixin,
     UserRefSerializer,
     exception_handler,
+    filter_list,
 )
 from netcare.workflow import (
     Step,
@@ -448,12 +449,7 @@ class CourseViewSet(PrrtViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
         queryset = selectors.courses_visible(self.request.user).select_related(
             "eligibility_decided_by")
         if self.action == "list":
-            filters = CourseFilterSerializer(data=self.request.query_params)
-            filters.is_valid(raise_exception=True)
-            if "state" in filters.validated_data:
-                queryset = queryset.filter(state=filters.validated_data["state"])
-            if "patient" in filters.validated_data:
-                queryset = queryset.filter(patient__external_id=filters.validated_data["patient"])
+            queryset = filter_list(queryset, self.request, CourseFilterSerializer)
         return queryset
 
     def load_course(self, external_id) -> TreatmentCourse:

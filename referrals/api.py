@@ -25,6 +25,7 @@ from netcare.api import (
     NamedChoiceField,
     NetcareViewMixin,
     UserRefSerializer,
+    filter_list,
 )
 from referrals import services
 from referrals.models import Referral, ReferralEvent, ReferralNote, ReferralState
@@ -141,12 +142,7 @@ class ReferralViewSet(NetcareViewMixin, mixins.ListModelMixin, mixins.RetrieveMo
     def get_queryset(self):
         queryset = referrals_visible(self.request.user)
         if self.action == "list":
-            filters = ReferralFilterSerializer(data=self.request.query_params)
-            filters.is_valid(raise_exception=True)
-            if "state" in filters.validated_data:
-                queryset = queryset.filter(state=filters.validated_data["state"])
-            if "patient" in filters.validated_data:
-                queryset = queryset.filter(patient__external_id=filters.validated_data["patient"])
+            queryset = filter_list(queryset, self.request, ReferralFilterSerializer)
         return queryset
 
     def get_object(self):

@@ -145,3 +145,22 @@ def seed_demo_courses(today: dt.date) -> list[str]:
 
 def _at(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(10, 0), tzinfo=dt.UTC)
+
+
+def settle_demo_tasks(today: dt.date) -> int:
+    """Mark the demo's past care tasks done, as a navigator would have, leaving the last four
+    weeks open so the caseload shows what is overdue. Runs after the seeding transaction has
+    committed (the plan becomes tasks on commit)."""
+    from coordinators.models import CareTask, TaskState
+    from coordinators.services import task_complete
+
+    navigator = User.objects.get(username="navigator")
+    settled = 0
+    tasks = (CareTask.objects.filter(state=TaskState.OPEN, due__lt=today - dt.timedelta(days=28),
+                                     patient__centre=navigator.centre)
+             .select_related("course__centre", "patient"))
+    for task in tasks:
+        done_at = dt.datetime.combine(task.due, dt.time(12, 0), tzinfo=dt.UTC)
+        task_complete(actor=navigator, task=task, done_at=done_at)
+        settled += 1
+    return settled

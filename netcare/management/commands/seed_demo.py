@@ -24,6 +24,13 @@ class Command(BaseCommand):
             raise CommandError("seed_demo refuses to run with DEBUG off; pass --force to insist.")
         with transaction.atomic():
             created = seed_demo()
+        from django.utils import timezone
+
+        from netcare.demo_courses import settle_demo_tasks
+
+        settled = settle_demo_tasks(timezone.localdate())
+        if settled:
+            created.append(f"{settled} past care tasks marked done")
         if created:
             self.stdout.write(self.style.SUCCESS(f"Demo data created: {', '.join(created)}."))
         else:

@@ -79,6 +79,7 @@ def oncologist_home(request: HttpRequest) -> HttpResponse:
     from django.utils import timezone
 
     from coordinators.selectors import tasks_held_by
+    from referrals.models import ReferralState
     from referrals.selectors import NEXT_STEP_FOR_REFERRER, patients_with_latest_referral
 
     horizon = timezone.localdate() + dt.timedelta(days=60)
@@ -88,6 +89,8 @@ def oncologist_home(request: HttpRequest) -> HttpResponse:
     patients = list(patients_with_latest_referral(request.user))
     for patient in patients:
         patient.next_step = NEXT_STEP_FOR_REFERRER.get(patient.referral_state, "")
+        patient.referral_state_label = (ReferralState(patient.referral_state).label
+                                        if patient.referral_state else "")
         patient.obligations = obligations.get(patient.pk, [])[:3]
     return render(request, "netcare/oncologist_home.html",
                   {"patients": patients, "today": timezone.localdate()})

@@ -22,7 +22,7 @@ from coordinators.caseload import (
 from coordinators.models import OwnerParty, TaskKind
 from coordinators.selectors import visible_tasks
 from netcare.access import get_object_for
-from netcare.models import Role, User
+from netcare.models import Role
 from netcare.views import role_required
 from netcare.workflow import TransitionError
 
@@ -51,9 +51,7 @@ def _context(request: HttpRequest, filters: Filters, **extra) -> dict:
 def task_forms(request: HttpRequest, external_id) -> HttpResponse:
     """The action forms of one task, loaded when the navigator opens its "Actions"."""
     task = get_object_for(request.user, visible_tasks(request.user), external_id=external_id)
-    staff = (User.objects.filter(centre_id=request.user.centre_id, is_active=True,
-                                 role__in=[Role.NAVIGATOR, Role.SPECIALIST])
-             .order_by("last_name", "first_name"))
+    staff = services.centre_team(request.user.centre_id)
     return render(request, "coordinators/_task_forms.html",
                   {"task": task, "staff": staff, "now_local": timezone.localtime()})
 
@@ -116,8 +114,10 @@ def _apply(request: HttpRequest, task, action: str) -> None:
             services.task_reassign(actor=user, task=task, owner_party=owner,
                                    reason=data.get("reason", ""))
         else:
-            target = User.objects.filter(external_id=owner or None).first() if _is_uuid(owner) \
-                else None
+            # A colleague of the centre, by their public id (the service checks they may see
+            # the patient).
+            target = next((u for u in services.centre_team(user.centre_id)
+                           if str(u.external_id) == owner), None)
             if target is None:
                 raise TransitionError("Choose who takes the task.", field="owner")
             services.task_reassign(actor=user, task=task, owner_user=target,
@@ -125,12 +125,3 @@ def _apply(request: HttpRequest, task, action: str) -> None:
     else:
         raise TransitionError(f"Unknown action '{action}'.", field="action")
 
-
-def _is_uuid(value: str) -> bool:
-    import uuid
-
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True

@@ -443,6 +443,16 @@ def _at_reminder_hour(day: dt.date, tz: zoneinfo.ZoneInfo) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(settings.NETCARE_REMINDER_HOUR), tzinfo=tz)
 
 
+def centre_team(centre_id: int) -> list:
+    """The active navigators and NET specialists of a centre, by name: who hears about a
+    patient's news and who may take over a task."""
+    from netcare.models import User
+
+    return list(User.objects.filter(centre_id=centre_id, is_active=True,
+                                    role__in=[Role.NAVIGATOR, Role.SPECIALIST])
+                .order_by("last_name", "first_name", "pk"))
+
+
 def centre_navigators(centre_id: int) -> list:
     from netcare.models import User
 

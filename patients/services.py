@@ -79,11 +79,9 @@ def _notify_team(*, actor, patient: Patient, subject: str, body: str) -> None:
     """Tell the treating team (and the referrer) on commit; never the person who acted."""
     from django.urls import reverse
 
-    from coordinators.services import notify
-    from netcare.models import Role, User
+    from coordinators.services import centre_team, notify
 
-    team = list(User.objects.filter(centre_id=patient.centre_id, is_active=True,
-                                    role__in=[Role.NAVIGATOR, Role.SPECIALIST]))
+    team = centre_team(patient.centre_id)
     recipients = [u for u in [*team, patient.referring_oncologist] if u.pk != actor.pk]
     url = reverse("patients:detail", args=[patient.external_id])
     transaction.on_commit(lambda: notify(recipients=recipients, subject=subject, body=body,

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from coordinators.services import notify
+from coordinators.services import centre_team, notify
 from netcare import audit
 from netcare.models import Role, User
 from netcare.workflow import (
@@ -43,11 +43,6 @@ _TO_REFERRER = {"start_review", "accept", "decline", "request_info", "book_consu
 _TO_CENTRE = {"submit", "answer_info_request", "withdraw", "close"}
 
 
-def _centre_team(referral: Referral) -> list[User]:
-    return list(User.objects.filter(centre_id=referral.centre_id, is_active=True,
-                                    role__in=[Role.SPECIALIST, Role.NAVIGATOR]))
-
-
 def _notify_other_side(referral: Referral, transition_name: str, reason: str) -> None:
     url = reverse("referrals:detail", args=[referral.external_id])
     short = str(referral.external_id)[:8]
@@ -58,7 +53,7 @@ def _notify_other_side(referral: Referral, transition_name: str, reason: str) ->
     if transition_name in _TO_REFERRER:
         recipients = [referral.referring_oncologist]
     elif transition_name in _TO_CENTRE:
-        recipients = _centre_team(referral)
+        recipients = centre_team(referral.centre_id)
     else:
         return
     notify(recipients=recipients, subject=f"Referral {short} {label}", body=body, url=url)
@@ -135,7 +130,7 @@ def referral_note_add(*, referral: Referral, author: User, body: str) -> Referra
         note = ReferralNote.objects.create(referral=referral, author=author, body=body)
         audit.record(actor=author, action="create", obj=referral, note="discussion note")
         if author.role == Role.REFERRING_ONCOLOGIST:
-            recipients = _centre_team(referral)
+            recipients = centre_team(referral.centre_id)
         else:
             recipients = [referral.referring_oncologist]
         short = str(referral.external_id)[:8]

@@ -133,19 +133,42 @@ def screenshot(page, request):
     return take
 
 
-@pytest.fixture
-def login(page, live_server):
-    """Sign in through the real login page as `username`."""
+def sign_in_page(page, base_url: str, username: str, password: str | None = None) -> None:
+    """Sign in through the real login page."""
     from django.conf import settings
 
-    def do_login(username: str, password: str = settings.NETCARE_DEMO_PASSWORD) -> None:
-        page.goto(f"{live_server.url}/accounts/login/")
-        page.get_by_label("Username").fill(username)
-        page.get_by_label("Password").fill(password)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_load_state("networkidle")
+    page.goto(f"{base_url}/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password or settings.NETCARE_DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state("networkidle")
+
+
+@pytest.fixture
+def login(page, live_server):
+    """Sign in as `username` on the test's page."""
+
+    def do_login(username: str, password: str | None = None) -> None:
+        sign_in_page(page, live_server.url, username, password)
 
     return do_login
+
+
+@pytest.fixture
+def sign_in_as(browser, live_server):
+    """A new browser context signed in as `username`, for tests with several people."""
+    contexts = []
+
+    def open_as(username: str):
+        context = browser.new_context()
+        contexts.append(context)
+        page = context.new_page()
+        sign_in_page(page, live_server.url, username)
+        return page
+
+    yield open_as
+    for context in contexts:
+        context.close()
 
 
 # --- a real Celery worker -------------------------------------------------------------------

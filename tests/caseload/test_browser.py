@@ -78,21 +78,10 @@ def test_navigators_morning(page, live_server, login, course_with_overdue_lar):
 
 
 def test_oncologist_reports_a_grade_3_event_seen_by_the_navigator(
-        browser, live_server, course_with_overdue_lar):
+        sign_in_as, course_with_overdue_lar):
     course, _ = course_with_overdue_lar
     patient = course.patient
-
-    def sign_in(username):
-        context = browser.new_context()
-        page = context.new_page()
-        page.goto(f"{live_server.url}/accounts/login/")
-        page.get_by_label("Username").fill(username)
-        page.get_by_label("Password").fill("netcare-demo")
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_load_state("networkidle")
-        return page
-
-    onc = sign_in("oncologist")
+    onc = sign_in_as("oncologist")
     onc.get_by_role("link", name=f"{patient.family_name}, {patient.given_name}").click()
     onc.get_by_text("Report an adverse event").click()
     onc.get_by_label("CTCAE term").fill("Platelet count decreased")
@@ -102,7 +91,7 @@ def test_oncologist_reports_a_grade_3_event_seen_by_the_navigator(
     onc.get_by_role("button", name="Report adverse event").click()
     expect(onc.get_by_role("status").first).to_contain_text("Adverse event reported")
 
-    nav = sign_in("navigator")
+    nav = sign_in_as("navigator")
     alert = nav.locator(".ae-alerts")
     expect(alert).to_contain_text("Grade 3")
     expect(alert).to_contain_text(f"{patient.family_name}, {patient.given_name}")

@@ -9,17 +9,6 @@ from tests.conftest import ARTIFACTS
 pytestmark = pytest.mark.browser
 
 
-def sign_in(browser, live_server, username):
-    context = browser.new_context()
-    page = context.new_page()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill("netcare-demo")
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state("networkidle")
-    return page
-
-
 def act(page, button, reason=None):
     form = page.locator("form.action-form").filter(
         has=page.get_by_role("button", name=button, exact=True))
@@ -29,9 +18,9 @@ def act(page, button, reason=None):
     page.wait_for_load_state("networkidle")
 
 
-def test_referral_loop(browser, live_server, oncologist, specialist, centre):
+def test_referral_loop(sign_in_as, live_server, oncologist, specialist, centre):
     ARTIFACTS.mkdir(exist_ok=True)
-    onc = sign_in(browser, live_server, "oncologist")
+    onc = sign_in_as("oncologist")
     onc.locator("#main").get_by_role("link", name="New referral").click()
     onc.get_by_label("Given name").fill("Maya")
     onc.get_by_label("Family name").fill("Moorland")
@@ -50,7 +39,7 @@ def test_referral_loop(browser, live_server, oncologist, specialist, centre):
     expect(onc.locator("#referral-state")).to_have_text("Submitted")
     referral_url = onc.url
 
-    spec = sign_in(browser, live_server, "specialist")
+    spec = sign_in_as("specialist")
     expect(spec.get_by_role("link", name="Moorland, Maya")).to_be_visible()
     spec.get_by_role("link", name="Moorland, Maya").click()
     act(spec, "Start reviewing the referral")

@@ -4,6 +4,10 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+PIP := $(PY) -m pip --disable-pip-version-check --quiet
+PIP_INSTALL := $(PIP) install --root-user-action=ignore
+# `make run PORT=8001` serves NETcare on another port.
+PORT ?= 8000
 
 # The suite runs against this machine's PostgreSQL and Redis.
 TEST_ENV := DATABASE_URL=postgres://postgres@127.0.0.1:5432/netcare \
@@ -12,12 +16,12 @@ TEST_ENV := DATABASE_URL=postgres://postgres@127.0.0.1:5432/netcare \
 	SECURE_SSL_REDIRECT=0 SECURE_COOKIES=0 NETCARE_REQUIRE_SERVICES=1 \
 	DJANGO_ALLOW_ASYNC_UNSAFE=true DATABASE_CONN_MAX_AGE=0 NETCARE_VAR_DIR=$(CURDIR)/var/test
 
-.PHONY: install run test lint migrations services bench clean
+.PHONY: install run test test-fast lint migrations services bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PIP_INSTALL) --upgrade pip
+	$(PIP_INSTALL) -e '.[test]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -25,7 +29,7 @@ install: $(STAMP)
 run: $(STAMP)
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py seed_demo
-	DEBUG=1 $(PY) manage.py run_embedded
+	DEBUG=1 $(PY) manage.py run_embedded --addr 127.0.0.1:$(PORT)
 
 services:
 	bash scripts/ensure-services.sh
@@ -36,6 +40,10 @@ lint: $(STAMP)
 
 test: $(STAMP) services lint
 	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
+
+# The same without the browser and integration tests: a few minutes instead of the whole run.
+test-fast: $(STAMP) services lint
+	$(TEST_ENV) $(PY) -m pytest -m "not browser and not integration" $(PYTEST_ARGS)
 
 bench: $(STAMP) services
 	$(TEST_ENV) $(PY) -m bench

@@ -42,8 +42,8 @@ def setup_django() -> str:
 
 def seed_course():
     """One centre, navigator and approved course with its plan: the task the reminders are for."""
-    from coordinators import services
     from coordinators.models import CareTask, TaskKind
+    from coordinators.plan import plan_sync
     from netcare.models import Centre, Role, User
     from tests.prrt.builders import approved_course
 
@@ -69,7 +69,7 @@ def seed_course():
     course = approved_course(centre=centre, oncologist=oncologist, specialist=specialist,
                              first_dose=dt.date.today() + dt.timedelta(days=30))
     Patient.objects.filter(pk=course.patient_id).update(mrn=f"BENCH{suffix}")
-    services.plan_sync(course=course)
+    plan_sync(course=course)
     return CareTask.objects.get(course=course, kind=TaskKind.INFUSION, cycle=4)
 
 
@@ -163,7 +163,7 @@ def main() -> None:
     if not 0 < args.due <= args.n:
         sys.exit("--due must be between 1 and --n")
     db_url = setup_django()
-    from coordinators import services
+    from coordinators import delivery
     from coordinators.models import Reminder
     from netcare import tasks as core_tasks
     from netcare.celery import app
@@ -173,13 +173,13 @@ def main() -> None:
     print(f"seeded {args.n:,} reminders ({args.due:,} due) in {seeded:.1f} s")
 
     started = time.perf_counter()
-    result = services.reminders_sweep(enqueue=lambda ids: None)
+    result = delivery.reminders_sweep(enqueue=lambda ids: None)
     sweep_s = time.perf_counter() - started
     claimed = len(result.claimed)
     print(f"sweep alone: claimed {claimed:,} due of {args.n:,} in {sweep_s:.2f} s "
           f"({claimed / sweep_s:,.0f} claims/s); a sweep with nothing due: ", end="")
     started = time.perf_counter()
-    services.reminders_sweep(enqueue=lambda ids: None)
+    delivery.reminders_sweep(enqueue=lambda ids: None)
     print(f"{(time.perf_counter() - started) * 1000:.1f} ms")
     reset_due()
 
@@ -202,7 +202,7 @@ def main() -> None:
         # The pending, due rows, through the partial index the sweep uses.
         due_ids = Reminder.objects.filter(state="pending", send_at__lte=time_now())
         started = time.perf_counter()
-        services.reminders_sweep(enqueue=bench_enqueue)
+        delivery.reminders_sweep(enqueue=bench_enqueue)
         sweep_enqueue_s = time.perf_counter() - started
         wait(lambda: not due_ids.exists())
         e2e_s = time.perf_counter() - started

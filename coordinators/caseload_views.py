@@ -21,9 +21,9 @@ from coordinators.caseload import (
 )
 from coordinators.models import OwnerParty, TaskKind
 from coordinators.selectors import visible_tasks
-from netcare.access import get_object_for
+from netcare.access import get_object_for, role_required
 from netcare.models import Role
-from netcare.views import role_required
+from netcare.notifications import centre_team
 from netcare.workflow import TransitionError
 
 ACTIONS = ("done", "skip", "snooze", "reassign")
@@ -51,7 +51,7 @@ def _context(request: HttpRequest, filters: Filters, **extra) -> dict:
 def task_forms(request: HttpRequest, external_id) -> HttpResponse:
     """The action forms of one task, loaded when the navigator opens its "Actions"."""
     task = get_object_for(request.user, visible_tasks(request.user), external_id=external_id)
-    staff = services.centre_team(request.user.centre_id)
+    staff = centre_team(request.user.centre_id)
     return render(request, "coordinators/_task_forms.html",
                   {"task": task, "staff": staff, "now_local": timezone.localtime()})
 
@@ -116,7 +116,7 @@ def _apply(request: HttpRequest, task, action: str) -> None:
         else:
             # A colleague of the centre, by their public id (the service checks they may see
             # the patient).
-            target = next((u for u in services.centre_team(user.centre_id)
+            target = next((u for u in centre_team(user.centre_id)
                            if str(u.external_id) == owner), None)
             if target is None:
                 raise TransitionError("Choose who takes the task.", field="owner")

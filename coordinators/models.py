@@ -1,5 +1,5 @@
-"""The navigator's side: care tasks (the plan, materialised), reminders, calendar feeds and
-in-app notifications."""
+"""The navigator's side: care tasks (the plan, materialised), their event rows, reminders and
+calendar feeds."""
 
 from __future__ import annotations
 
@@ -9,28 +9,7 @@ from django.conf import settings
 from django.db import models
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-
-class Notification(models.Model):
-    """A message to one user inside NETcare, mirrored by email. No PHI beyond ids in the URL."""
-
-    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                                  related_name="notifications")
-    subject = models.CharField(max_length=200)
-    body = models.TextField()
-    url = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    read_at = models.DateTimeField(null=True, blank=True)
-    emailed_at = models.DateTimeField(null=True, blank=True)
-    email_attempts = models.PositiveSmallIntegerField(default=0)
-    email_error = models.CharField(max_length=255, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["recipient", "read_at"])]
-
-    def __str__(self) -> str:
-        return self.subject
-
+from netcare.access import can_change_patient
 
 # --- care tasks --------------------------------------------------------------------------------
 
@@ -72,8 +51,6 @@ def _may_act_on_task(task: CareTask, user) -> bool:
     """NETcare itself (None), or anyone who may see the task's patient."""
     if user is None:
         return True
-    from netcare.access import can_change_patient
-
     return can_change_patient(user, task.patient)
 
 
@@ -173,6 +150,30 @@ class CareTask(ConcurrentTransitionMixin, models.Model):
                 permission=_system_only)
     def reopen(self) -> None:
         pass
+
+
+class CareTaskEvent(models.Model):
+    """The history of a care task: every transition (and every reassignment or snooze), with
+    who, when, from, to and why. An empty actor is NETcare itself (plan sync, fulfilment)."""
+
+    task = models.ForeignKey(CareTask, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
+                              blank=True, related_name="+", help_text="Empty: NETcare itself.")
+    at = models.DateTimeField(auto_now_add=True)
+    transition = models.CharField(max_length=32)
+    source = models.CharField(max_length=12, choices=TaskState.choices)
+    target = models.CharField(max_length=12, choices=TaskState.choices)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.transition}: {self.source} -> {self.target}"
+
+    @property
+    def by_system(self) -> bool:
+        return self.actor_id is None
 
 
 # --- reminders ---------------------------------------------------------------------------------

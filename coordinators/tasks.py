@@ -6,39 +6,29 @@ database (Reminder.send_at, CareTask dates) and the minute sweep picks it up.
 
 from __future__ import annotations
 
-from smtplib import SMTPException
-
 from celery import shared_task
-from django.utils import timezone
-
-from coordinators import services
-
-
-@shared_task(name="coordinators.email_notification", autoretry_for=(SMTPException, OSError),
-             retry_backoff=30, retry_backoff_max=1800, max_retries=6)
-def email_notification(*, notification_id: int) -> bool:
-    return services.notification_email_send(notification_id=notification_id)
+from coordinators import delivery, plan, reminders
 
 
 @shared_task(name="coordinators.sweep_reminders", ignore_result=True)
 def sweep_reminders() -> int:
     """Beat, every minute: claim due reminders and enqueue one send each."""
-    return len(services.reminders_sweep().claimed)
+    return len(delivery.reminders_sweep().claimed)
 
 
 @shared_task(name="coordinators.send_reminder", ignore_result=True)
 def send_reminder(*, reminder_id: int) -> str:
     """Send one claimed reminder; a no-op when it was already sent (redelivery, duplicate)."""
-    return services.reminder_send(reminder_id=reminder_id)
+    return delivery.reminder_send(reminder_id=reminder_id)
 
 
 @shared_task(name="coordinators.schedule_digests", ignore_result=True)
 def schedule_digests() -> int:
     """Beat, every 15 minutes: create each navigator's morning digest once per day."""
-    return services.digests_schedule()
+    return reminders.digests_schedule()
 
 
 @shared_task(name="coordinators.refresh_plans", ignore_result=True)
 def refresh_plans() -> int:
     """Beat, hourly: refresh running courses and re-sync their care plans."""
-    return services.plans_refresh(today=timezone.localdate())
+    return plan.plans_refresh()  # each course on its centre's date

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import secrets
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -35,7 +35,9 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
         raise Http404("Not found.")
     user = found.user
     tasks = selectors.tasks_held_by(user)
-    body = ical.tasks_calendar(tasks, base_url=settings.NETCARE_BASE_URL, stamp=timezone.now())
+    # Links point back at the address the calendar app used to fetch the feed.
+    base_url = request.build_absolute_uri("/").rstrip("/")
+    body = ical.tasks_calendar(tasks, base_url=base_url, stamp=timezone.now())
     audit.record_export(actor=user, obj=found, note="Calendar feed of open care tasks")
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="netcare-tasks.ics"'
@@ -50,7 +52,8 @@ def my_tasks(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     tasks = list(selectors.tasks_held_by(request.user)[:200])
     token = _token_for(request.user)
-    feed_url = settings.NETCARE_BASE_URL + f"/calendar/{token.token}.ics"
+    feed_url = request.build_absolute_uri(
+        reverse("coordinators:calendar-feed", args=[token.token]))
     return render(request, "coordinators/tasks.html", {
         "today": today,
         "overdue": [t for t in tasks if t.due < today],

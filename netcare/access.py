@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TypeVar
 
-from django.core.exceptions import ValidationError
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model, Q, QuerySet
-from django.http import Http404
+from django.http import Http404, HttpRequest
 
 from netcare.models import Role
 
@@ -87,3 +88,20 @@ def get_patient_for(user, external_id) -> Patient:
     from patients.models import Patient
 
     return get_object_for(user, Patient.objects.all(), patient_path="", external_id=external_id)
+
+
+def role_required(*roles: str):
+    """Only users of one of `roles` may open the view; others get 403."""
+
+    def decorator(view):
+        @login_required
+        def wrapped(request: HttpRequest, *args, **kwargs):
+            if request.user.role not in roles:
+                raise PermissionDenied("This page is not available for your role.")
+            return view(request, *args, **kwargs)
+
+        wrapped.__name__ = view.__name__
+        wrapped.__doc__ = view.__doc__
+        return wrapped
+
+    return decorator

@@ -60,6 +60,10 @@ def _object_identity(obj: models.Model | None) -> tuple[str, str]:
     return obj._meta.label, str(getattr(obj, "external_id", obj.pk))  # noqa: SLF001
 
 
+_CHANGES = (AuditEvent.Action.CREATE, AuditEvent.Action.UPDATE, AuditEvent.Action.DELETE,
+            AuditEvent.Action.TRANSITION)
+
+
 def record(
     *,
     actor,
@@ -70,8 +74,11 @@ def record(
     ip_address: str | None = None,
 ) -> AuditEvent:
     object_type, object_id = _object_identity(obj)
+    person = actor if getattr(actor, "is_authenticated", False) else None
     return AuditEvent.objects.create(
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        actor=person,
+        # A change with no acting person is NETcare's own (a computed transition, a plan sync).
+        by_system=person is None and action in _CHANGES,
         action=action,
         object_type=object_type,
         object_id=object_id,

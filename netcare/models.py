@@ -125,6 +125,8 @@ class AuditEvent(models.Model):
     changes = models.JSONField(default=dict, blank=True)
     note = models.CharField(max_length=255, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
+    by_system = models.BooleanField(
+        default=False, help_text="NETcare acted by itself (a computed change), not a person.")
 
     class Meta:
         ordering = ["-at", "-id"]
@@ -140,3 +142,48 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValidationError("Audit events are append-only.")
+
+
+class Notification(models.Model):
+    """A message to one user inside NETcare, mirrored by email. No PHI beyond ids in the URL."""
+
+    recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    url = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    email_attempts = models.PositiveSmallIntegerField(default=0)
+    email_error = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        # The table keeps the name it had when notifications lived with the coordination app.
+        db_table = "coordinators_notification"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["recipient", "read_at"],
+                                name="coordinator_recipie_62b653_idx")]
+
+    def __str__(self) -> str:
+        return self.subject
+
+
+class HandlerFailure(models.Model):
+    """A domain-event handler that raised: kept with its event so the sweep can run it again."""
+
+    handler = models.CharField(max_length=200)
+    event_type = models.CharField(max_length=80)
+    payload = models.JSONField(default=dict)
+    error = models.CharField(max_length=500)
+    attempts = models.PositiveSmallIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    next_attempt_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["next_attempt_at"], name="handlerfailure_pending",
+                                condition=models.Q(resolved_at__isnull=True))]
+
+    def __str__(self) -> str:
+        return f"{self.handler} on {self.event_type}"

@@ -182,7 +182,11 @@ CELERY_BEAT_SCHEDULE = {
     # Creates each navigator's morning digest once their centre's morning has come.
     "coordinators-schedule-digests": {"task": "coordinators.schedule_digests",
                                       "schedule": crontab(minute="*/15")},
-    # Refreshes running courses (readiness, completion) and re-syncs their care plans.
+    # Runs again the domain-event handlers that failed (see netcare.events).
+    "netcare-retry-event-handlers": {"task": "netcare.retry_event_handlers",
+                                     "schedule": crontab(minute="*/5")},
+    # Time passing (windows opening and closing) and a safety net for the event handlers:
+    # refreshes running courses (readiness, completion) and re-syncs their care plans.
     "coordinators-refresh-plans": {"task": "coordinators.refresh_plans",
                                    "schedule": crontab(minute="5")},
 }
@@ -244,7 +248,9 @@ LOGGING = {
 
 NETCARE_DEMO_PASSWORD = "netcare-demo"  # noqa: S105 - synthetic demo accounts only
 
-# The address people use to reach NETcare, for links in emails.
+# The address people use to reach NETcare, for links in what is sent without a request (emails
+# from the worker); pages and the calendar feed link to the address they were requested at.
+# `manage.py run_embedded` (`make run`) sets it to the address it serves unless it is set.
 NETCARE_BASE_URL = os.environ.get("NETCARE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # Care plans and reminders (coordinators): local hour reminders go out, how many days before a

@@ -21,7 +21,7 @@ urlpatterns = [
     path("caseload/", include("coordinators.caseload_urls")),
     path("specialist/", views.specialist_home, name="specialist-home"),
     path("oncologist/", views.oncologist_home, name="oncologist-home"),
-    path("patients/", include("patients.urls")),
+    path("patients/", include("coordinators.patient_urls")),
     path("referrals/", include("referrals.urls")),
     path("prrt/", include("prrt.urls")),
     path("", include("coordinators.urls")),

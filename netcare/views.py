@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from coordinators.selectors import tasks_held_by
 from netcare import audit, health, throttle
+from netcare.access import role_required
+from netcare.clock import user_today
 from netcare.forms import ThrottledAuthenticationForm
 from netcare.models import AuditEvent, Role
+from prrt.selectors import approval_queue, eligibility_queue
+from referrals.models import ReferralState
+from referrals.selectors import (
+    NEXT_STEP_FOR_REFERRER,
+    patients_with_latest_referral,
+    specialist_inbox,
+)
 
 ROLE_HOMES = {
     Role.NAVIGATOR: "navigator-home",
@@ -22,23 +33,6 @@ ROLE_HOMES = {
     Role.REFERRING_ONCOLOGIST: "oncologist-home",
     Role.ADMINISTRATOR: "admin:index",
 }
-
-
-def role_required(*roles: str):
-    """Only users of one of `roles` may open the view; others get 403."""
-
-    def decorator(view):
-        @login_required
-        def wrapped(request: HttpRequest, *args, **kwargs):
-            if request.user.role not in roles:
-                raise PermissionDenied("This page is not available for your role.")
-            return view(request, *args, **kwargs)
-
-        wrapped.__name__ = view.__name__
-        wrapped.__doc__ = view.__doc__
-        return wrapped
-
-    return decorator
 
 
 class LoginView(auth_views.LoginView):
@@ -64,9 +58,6 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @role_required(Role.SPECIALIST)
 def specialist_home(request: HttpRequest) -> HttpResponse:
-    from prrt.selectors import approval_queue, eligibility_queue
-    from referrals.selectors import specialist_inbox
-
     return render(request, "netcare/specialist_home.html", {
         "trays": specialist_inbox(request.user), "cycles": approval_queue(request.user),
         "courses": eligibility_queue(request.user)})
@@ -74,15 +65,8 @@ def specialist_home(request: HttpRequest) -> HttpResponse:
 
 @role_required(Role.REFERRING_ONCOLOGIST)
 def oncologist_home(request: HttpRequest) -> HttpResponse:
-    import datetime as dt
-
-    from django.utils import timezone
-
-    from coordinators.selectors import tasks_held_by
-    from referrals.models import ReferralState
-    from referrals.selectors import NEXT_STEP_FOR_REFERRER, patients_with_latest_referral
-
-    horizon = timezone.localdate() + dt.timedelta(days=60)
+    today = user_today(request.user)
+    horizon = today + dt.timedelta(days=60)
     obligations: dict[int, list] = {}
     for task in tasks_held_by(request.user).filter(due__lte=horizon):
         obligations.setdefault(task.patient_id, []).append(task)
@@ -93,7 +77,7 @@ def oncologist_home(request: HttpRequest) -> HttpResponse:
                                         if patient.referral_state else "")
         patient.obligations = obligations.get(patient.pk, [])[:3]
     return render(request, "netcare/oncologist_home.html",
-                  {"patients": patients, "today": timezone.localdate()})
+                  {"patients": patients, "today": today})
 
 
 @never_cache

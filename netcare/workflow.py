@@ -5,7 +5,9 @@ one transaction: locks the row (``SELECT … FOR UPDATE``), checks that the tran
 the current state (else :class:`TransitionConflict`, HTTP 409), that the user may take it (else
 :class:`TransitionForbidden`, 403), that a reason is given where one is required and that the
 transition's own conditions hold (else :class:`TransitionInvalid`, 400); then applies it, saves,
-writes the workflow's event row and an audit row, and registers side effects on commit.
+writes the workflow's event row and an audit row, publishes the transition as a domain event
+(:mod:`netcare.events`: its handlers run on commit) and registers side effects on commit.
+An `actor` of None is NETcare itself (a computed transition): the audit row says so.
 
 Two users racing on one object are serialised by the row lock: the second sees the state the first
 left and gets a conflict, so nothing is applied twice and nothing is lost.
@@ -20,7 +22,7 @@ from typing import Any, TypeVar
 from django.db import models, transaction
 from django_fsm import can_proceed, has_transition_perm
 
-from netcare import audit
+from netcare import audit, events
 
 M = TypeVar("M", bound=models.Model)
 
@@ -87,6 +89,7 @@ def run_transition(
     after_apply: Callable[[M], None] | None = None,
     on_commit: Callable[[M], None] | None = None,
     transition_kwargs: dict[str, Any] | None = None,
+    event: Callable[[M, str, str], events.Transitioned] | None = None,
 ) -> M:
     """Apply one FSM transition to the row `pk` of `queryset`, as described in the module."""
     reason = (reason or "").strip()
@@ -108,6 +111,10 @@ def run_transition(
         record_event(obj, source, obj.state)
         audit.record_transition(actor=actor, obj=obj, source=source, target=obj.state,
                                 note=reason)
+        events.publish(event(obj, source, obj.state) if event is not None else
+                       events.Transitioned(model=obj._meta.label, object_id=obj.pk,  # noqa: SLF001
+                                           transition=step.name, source=source,
+                                           target=obj.state, actor_id=getattr(actor, "pk", None)))
         if on_commit is not None:
             transaction.on_commit(lambda: on_commit(obj))
     return obj

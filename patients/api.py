@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.http import Http404
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -23,8 +22,9 @@ from netcare.api import (
     NetcareViewMixin,
     PatientScopedMixin,
 )
+from netcare.clock import centre_today
 from netcare.models import Centre, Role, User
-from patients import services
+from patients import records, services
 from patients.models import (
     AdverseEvent,
     ImagingStudy,
@@ -33,7 +33,6 @@ from patients.models import (
     PerformanceStatus,
     TumourProfile,
 )
-from prrt import records
 from prrt.rules import Severity
 
 
@@ -211,7 +210,7 @@ class PatientViewSet(NetcareViewMixin, mixins.ListModelMixin, mixins.RetrieveMod
     @action(detail=True, methods=["get"])
     def eligibility(self, request, *args, **kwargs):
         patient = self.get_object()
-        today = timezone.localdate()
+        today = centre_today(patient.centre)
         findings = records.eligibility_for(patient, today=today)
         self.record_view(patient)
         return self.respond(EligibilitySerializer, {

@@ -9,8 +9,11 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import reverse
 
-from netcare import audit
+from netcare import audit, events
+from netcare.models import Centre
+from netcare.notifications import centre_team, notify
 from patients.models import (
     AdverseEvent,
     ImagingStudy,
@@ -61,6 +64,17 @@ def lab_validate(*, analyte: str, value: Any, unit: str, uln: Any = None,
 
 def lab_result_add(*, actor, patient: Patient, analyte: str, value: Any, unit: str,
                    collected_at: dt.datetime, uln: Any = None, lln: Any = None) -> LabResult:
+    """Record one lab result (a `LabResultRecorded` event follows on commit)."""
+    with transaction.atomic():
+        result = _lab_result_create(actor=actor, patient=patient, analyte=analyte, value=value,
+                                    unit=unit, collected_at=collected_at, uln=uln, lln=lln)
+        events.publish(events.LabResultRecorded(patient_id=patient.pk,
+                                                lab_result_ids=(result.pk,)))
+    return result
+
+
+def _lab_result_create(*, actor, patient: Patient, analyte: str, value: Any, unit: str,
+                       collected_at: dt.datetime, uln: Any = None, lln: Any = None) -> LabResult:
     number = lab_validate(analyte=analyte, value=value, unit=unit, uln=uln, lln=lln)
     if collected_at.tzinfo is None:
         raise ValidationError({"collected_at": "Give the collection time with its time zone."})
@@ -77,10 +91,6 @@ def lab_result_add(*, actor, patient: Patient, analyte: str, value: Any, unit: s
 
 def _notify_team(*, actor, patient: Patient, subject: str, body: str) -> None:
     """Tell the treating team (and the referrer) on commit; never the person who acted."""
-    from django.urls import reverse
-
-    from coordinators.services import centre_team, notify
-
     team = centre_team(patient.centre_id)
     recipients = [u for u in [*team, patient.referring_oncologist] if u.pk != actor.pk]
     url = reverse("patients:detail", args=[patient.external_id])
@@ -91,7 +101,10 @@ def _notify_team(*, actor, patient: Patient, subject: str, body: str) -> None:
 def lab_panel_add(*, actor, patient: Patient, results: list[dict[str, Any]]) -> list[LabResult]:
     """Save a panel of labs drawn together; the treating team hears about it."""
     with transaction.atomic():
-        saved = [lab_result_add(actor=actor, patient=patient, **result) for result in results]
+        saved = [_lab_result_create(actor=actor, patient=patient, **result)
+                 for result in results]
+        events.publish(events.LabResultRecorded(patient_id=patient.pk,
+                                                lab_result_ids=tuple(r.pk for r in saved)))
         _notify_team(actor=actor, patient=patient, subject="New lab results",
                      body=f"{len(saved)} new lab results for patient {patient.mrn}.")
     return saved
@@ -105,6 +118,8 @@ def lab_result_mark_in_error(*, actor, result: LabResult, reason: str) -> LabRes
         result.entered_in_error = True
         result.save(update_fields=["entered_in_error"])
         audit.record_update(actor=actor, obj=result, before=before, note=reason)
+        events.publish(events.LabResultCorrected(patient_id=result.patient_id,
+                                                 lab_result_id=result.pk))
     return result
 
 
@@ -147,12 +162,17 @@ def _create(actor, model, **fields):
 
 def imaging_add(*, actor, patient: Patient, **fields) -> ImagingStudy:
     with transaction.atomic():
-        return _create(actor, ImagingStudy, patient=patient, entered_by=actor, **fields)
+        study = _create(actor, ImagingStudy, patient=patient, entered_by=actor, **fields)
+        events.publish(events.ImagingRecorded(patient_id=patient.pk, imaging_id=study.pk))
+    return study
 
 
 def performance_status_add(*, actor, patient: Patient, **fields) -> PerformanceStatus:
     with transaction.atomic():
-        return _create(actor, PerformanceStatus, patient=patient, entered_by=actor, **fields)
+        status = _create(actor, PerformanceStatus, patient=patient, entered_by=actor, **fields)
+        events.publish(events.PatientRecordChanged(patient_id=patient.pk,
+                                                   what="performance_status"))
+    return status
 
 
 def adverse_event_report(*, actor, patient: Patient, **fields) -> AdverseEvent:
@@ -164,6 +184,9 @@ def adverse_event_report(*, actor, patient: Patient, **fields) -> AdverseEvent:
                      body=f"A grade {event.ctcae_grade} adverse event "
                           f"({event.get_category_display()}) was reported for patient "
                           f"{patient.mrn}.")
+        events.publish(events.AdverseEventReported(patient_id=patient.pk,
+                                                   adverse_event_id=event.pk,
+                                                   ctcae_grade=event.ctcae_grade))
     return event
 
 
@@ -180,8 +203,6 @@ def patient_update(*, actor, patient: Patient, data: dict[str, Any]) -> Patient:
 
 def mrn_allocate(*, centre) -> str:
     """The next medical record number of `centre` (call inside a transaction)."""
-    from netcare.models import Centre
-
     Centre.objects.select_for_update().get(pk=centre.pk)
     count = Patient.objects.filter(centre=centre).count()
     while True:

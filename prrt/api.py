@@ -31,13 +31,15 @@ from netcare.api import (
     exception_handler,
     filter_list,
 )
+from netcare.clock import centre_today
 from netcare.workflow import (
     Step,
     TransitionInvalid,
     check_transition,
 )
+from patients import records
 from patients.api import FindingSerializer
-from prrt import clinical, records, rules, selectors, services
+from prrt import clinical, rules, selectors, services
 from prrt.models import (
     Administration,
     CourseState,
@@ -486,7 +488,7 @@ class CourseViewSet(PrrtViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
     @action(detail=True, methods=["get"])
     def eligibility(self, request, *args, **kwargs):
         course = self.get_object()
-        today = timezone.localdate()
+        today = centre_today(course.centre)
         findings = records.eligibility_for(course.patient, today=today,
                                            planned_first_dose=course.planned_first_dose)
         self.record_view(course)
@@ -500,7 +502,7 @@ class CourseViewSet(PrrtViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
         check_transition(course, services.eligibility_step(approve), request.user)
         data = self.parse(CourseEligibilityDecisionSerializer)
         services.course_decide_eligibility(actor=request.user, course=course, approve=approve,
-                                           today=timezone.localdate(), **data)
+                                           today=centre_today(course.centre), **data)
         return self.course_response(self.load_course(course.external_id))
 
     @_action_schema(
@@ -583,7 +585,7 @@ class CycleViewSet(PrrtViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
     @action(detail=True, methods=["get"])
     def recommendation(self, request, *args, **kwargs):
         cycle = self.get_object()
-        today = timezone.localdate()
+        today = centre_today(cycle.course.centre)
         rendered = None
         if cycle.state in DECIDABLE_CYCLE_STATES:
             rendered = clinical.recommendation_for(cycle, today=today).rendered
@@ -599,7 +601,7 @@ class CycleViewSet(PrrtViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
         services.cycle_decide_check(actor=request.user, cycle=cycle, decision=decision)
         data = self.parse(body_class)
         services.cycle_decide(actor=request.user, cycle=cycle, decision=decision,
-                              today=timezone.localdate(), **data)
+                              today=centre_today(cycle.course.centre), **data)
         return self.cycle_response(cycle)
 
     @_action_schema(

@@ -14,11 +14,12 @@ from decimal import Decimal
 
 from django.db.models import Max
 
+from netcare.clock import local_date
 from netcare.numbers import plain
 from patients.models import AdverseEvent, LabResult
+from patients.records import rules_labs, rules_patient
 from prrt import rules
 from prrt.models import Administration, Cycle, CycleDecision, CycleState, SSAInjection
-from prrt.records import rules_labs, rules_patient
 
 REQUIRED_PRE_DOSE = ["platelets", "hemoglobin", "neutrophils", "creatinine", "bilirubin",
                      "albumin"]
@@ -26,10 +27,6 @@ REQUIRED_PRE_DOSE = ["platelets", "hemoglobin", "neutrophils", "creatinine", "bi
 
 def rules_config(centre) -> rules.RulesConfig:
     return rules.RulesConfig.from_mapping(centre.rules_settings or {})
-
-
-def local_date(moment: dt.datetime, centre) -> dt.date:
-    return moment.astimezone(zoneinfo.ZoneInfo(centre.time_zone)).date()
 
 
 @dataclass

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from django.template.loader import render_to_string
 
+from netcare.clock import local_date
 from prrt import clinical, rules
 from prrt.models import Cycle
 
@@ -60,7 +61,7 @@ def instructions_for(cycle: Cycle, *, today: dt.date) -> Instructions:
     course = cycle.course
     config = clinical.rules_config(course.centre)
     administration = cycle.administration if hasattr(cycle, "administration") else None
-    day = (clinical.local_date(administration.administered_at, course.centre)
+    day = (local_date(administration.administered_at, course.centre)
            if administration else cycle.planned_date)
     history = clinical.course_history(course)
     plan = rules.course_plan(course.planned_first_dose, tuple(history.doses), config,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from netcare.clock import local_date
 from patients.models import ImagingStudy, LabResult
 from prrt import clinical, rules
 from prrt.models import CycleState, SSAInjection, TreatmentCourse
@@ -76,13 +77,13 @@ def journey_for(course: TreatmentCourse, *, today: dt.date,
             continue
         state = "overdue" if cycle.planned_date < today else "planned"
         marks.append(Mark(0, cycle.planned_date, label=f"C{cycle.number}", state=state))
-    marks += [Mark(2, clinical.local_date(a.lar_injected_at, centre), label="LAR")
+    marks += [Mark(2, local_date(a.lar_injected_at, centre), label="LAR")
               for a in history.administrations if a.lar_injected_at]
-    marks += [Mark(2, clinical.local_date(injection.given_at, centre), label="SSA")
+    marks += [Mark(2, local_date(injection.given_at, centre), label="SSA")
               for injection in SSAInjection.objects.filter(patient_id=course.patient_id)]
     marks += [Mark(3, study.performed_on, label=study.get_modality_display())
               for study in ImagingStudy.objects.filter(patient_id=course.patient_id)]
-    lab_days = sorted({clinical.local_date(lab.collected_at, centre) for lab in
+    lab_days = sorted({local_date(lab.collected_at, centre) for lab in
                        LabResult.objects.filter(patient_id=course.patient_id,
                                                 entered_in_error=False).only("collected_at")})
     marks += [Mark(4, day) for day in lab_days]

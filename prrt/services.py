@@ -13,8 +13,8 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from coordinators.services import plan_sync
-from netcare import audit
+from netcare import audit, events
+from netcare.clock import centre_today, local_date
 from netcare.models import Role
 from netcare.numbers import plain
 from netcare.workflow import (
@@ -25,6 +25,8 @@ from netcare.workflow import (
     check_transition,
     run_transition,
 )
+from patients.records import eligibility_for
+from patients.services import adverse_event_report
 from prrt import clinical, rules
 from prrt.models import (
     MAX_CYCLES,
@@ -37,8 +39,8 @@ from prrt.models import (
     CycleState,
     TreatmentCourse,
 )
-from prrt.records import eligibility_for
-from referrals.models import ReferralState
+from referrals.models import Referral, ReferralState
+from referrals.services import referral_transition
 
 FULL = Decimal("7.4")
 REDUCED = Decimal("3.7")
@@ -52,12 +54,30 @@ def _course_event(course, cycle, actor, name, reason=""):
     return record
 
 
+def _course_changed(name: str, actor):
+    def event(obj: TreatmentCourse, source: str, target: str) -> events.CourseChanged:
+        return events.CourseChanged(model="prrt.TreatmentCourse", object_id=obj.pk,
+                                    transition=name, source=source, target=target,
+                                    actor_id=getattr(actor, "pk", None), course_id=obj.pk,
+                                    patient_id=obj.patient_id)
+    return event
+
+
+def _cycle_changed(name: str, actor):
+    def event(obj: Cycle, source: str, target: str) -> events.CycleChanged:
+        return events.CycleChanged(model="prrt.Cycle", object_id=obj.pk, transition=name,
+                                   source=source, target=target,
+                                   actor_id=getattr(actor, "pk", None),
+                                   course_id=obj.course_id, cycle_number=obj.number)
+    return event
+
+
 def _course_step(course: TreatmentCourse, step: Step, actor, reason: str = "",
-                 after_apply=None, on_commit=None) -> TreatmentCourse:
+                 after_apply=None) -> TreatmentCourse:
     return run_transition(queryset=TreatmentCourse.objects.all(), pk=course.pk, step=step,
                           actor=actor, reason=reason,
                           record_event=_course_event(course, None, actor, step.name, reason),
-                          after_apply=after_apply, on_commit=on_commit)
+                          after_apply=after_apply, event=_course_changed(step.name, actor))
 
 
 def _cycle_step(cycle: Cycle, step: Step, actor, reason: str = "", after_apply=None,
@@ -66,7 +86,8 @@ def _cycle_step(cycle: Cycle, step: Step, actor, reason: str = "", after_apply=N
                           step=step, actor=actor, reason=reason,
                           record_event=_course_event(cycle.course, cycle, actor, step.name,
                                                      reason),
-                          before_apply=before_apply, after_apply=after_apply)
+                          before_apply=before_apply, after_apply=after_apply,
+                          event=_cycle_changed(step.name, actor))
 
 
 # --- opening and eligibility -----------------------------------------------------------------
@@ -133,14 +154,10 @@ def course_decide_eligibility(*, actor, course: TreatmentCourse, approve: bool, 
 
     with transaction.atomic():
         course = _course_step(course, step, actor, reason, after_apply=apply)
-        if approve:
-            from referrals.services import referral_transition
-
-            if course.referral.state == ReferralState.CONSULT_BOOKED:
-                referral_transition(referral=course.referral, name="start_treatment",
-                                    actor=actor, reason="PRRT course approved.")
-            transaction.on_commit(lambda: course_refresh(course=course, today=today))
-            transaction.on_commit(lambda: plan_sync(course=course, today=today), robust=True)
+        if approve and course.referral.state == ReferralState.CONSULT_BOOKED:
+            referral_transition(referral=course.referral, name="start_treatment",
+                                actor=actor, reason="PRRT course approved.")
+    # Readiness and the plan follow on commit, through the CourseChanged event.
     return course
 
 
@@ -162,15 +179,17 @@ def cycle_refresh(*, cycle: Cycle, today: dt.date) -> Cycle:
     return cycle
 
 
-def course_refresh(*, course: TreatmentCourse, today: dt.date) -> None:
-    """Recompute every open cycle of the course and complete what the calendar has completed."""
+def course_refresh(*, course: TreatmentCourse, today: dt.date | None = None) -> None:
+    """Recompute every open cycle of the course and complete what the calendar has completed;
+    `today` defaults to the centre's date."""
+    today = today or centre_today(course.centre)
     config = clinical.rules_config(course.centre)
     for cycle in course.cycles.filter(state__in=[CycleState.PLANNED, CycleState.READY,
                                                  CycleState.WITHHELD]).order_by("number")[:1]:
         cycle_refresh(cycle=cycle, today=today)
     for cycle in course.cycles.filter(state=CycleState.ADMINISTERED).select_related(
             "administration"):
-        given = clinical.local_date(cycle.administration.administered_at, course.centre)
+        given = local_date(cycle.administration.administered_at, course.centre)
         if today > given + dt.timedelta(days=config.precaution_days):
             _cycle_step(cycle, Step("complete", "complete the cycle"), None,
                         "The precaution window has ended.")
@@ -180,11 +199,11 @@ def course_refresh(*, course: TreatmentCourse, today: dt.date) -> None:
         _course_step(course, Step("complete", "complete the course"), None,
                      "All cycles are complete.")
         _refer_back(course, actor=None)
-        transaction.on_commit(lambda: plan_sync(course=course, today=today), robust=True)
 
 
-def prrt_sweep(*, today: dt.date) -> int:
-    """Refresh every running course (beat runs this); returns how many were looked at."""
+def prrt_sweep(*, today: dt.date | None = None) -> int:
+    """Refresh every running course (beat runs this), each on its centre's date unless `today`
+    is given; returns how many were looked at."""
     courses = TreatmentCourse.objects.filter(
         state__in=[CourseState.APPROVED, CourseState.ACTIVE]).select_related("centre", "patient")
     count = 0
@@ -195,10 +214,8 @@ def prrt_sweep(*, today: dt.date) -> int:
 
 
 def _refer_back(course: TreatmentCourse, *, actor) -> None:
-    """Send the patient back to the referring oncologist with a summary of the course."""
-    from referrals.models import Referral
-    from referrals.services import referral_transition
-
+    """Send the patient back to the referring oncologist with a summary of the course; `actor`
+    None is NETcare itself (the course ended by itself)."""
     history = clinical.course_history(course)
     lines = [f"PRRT course {course.get_state_display().lower()}."]
     lines += [f"Cycle {d.cycle}: {plain(d.activity_gbq)} GBq on {d.date:%d %b %Y}."
@@ -210,15 +227,7 @@ def _refer_back(course: TreatmentCourse, *, actor) -> None:
     referral = Referral.objects.get(pk=course.referral_id)
     if referral.state != ReferralState.IN_TREATMENT:
         return
-    team_member = actor
-    if team_member is None:
-        from netcare.models import User
-
-        team_member = (User.objects.filter(centre_id=course.centre_id, role=Role.SPECIALIST,
-                                           is_active=True).order_by("pk").first())
-    if team_member is not None:
-        referral_transition(referral=referral, name="refer_back", actor=team_member,
-                            reason=summary)
+    referral_transition(referral=referral, name="refer_back", actor=actor, reason=summary)
 
 
 # --- the specialist's decision ----------------------------------------------------------------
@@ -312,7 +321,8 @@ def cycle_decide(*, actor, cycle: Cycle, decision: str, today: dt.date,
             TreatmentCourse.objects.filter(pk=locked.course_id).update(
                 baseline=clinical.baseline_snapshot(locked.course, recommendation.labs, today))
         audit.record_create(actor=actor, obj=record)
-        transaction.on_commit(lambda: plan_sync(course=locked.course, today=today), robust=True)
+        events.publish(events.CycleDecided(course_id=locked.course_id, cycle_id=locked.pk,
+                                           decision_id=record.pk, decision=decision))
     return record
 
 
@@ -330,8 +340,7 @@ def course_discontinue(*, actor, course: TreatmentCourse, reason: str,
         for cycle in course.cycles.filter(state__in=OPEN_CYCLE_STATES):
             _cycle_step(cycle, Step("cancel", "cancel the cycle"), None,
                         "The course was discontinued.")
-        _refer_back(course, actor=actor if actor.role == Role.SPECIALIST else None)
-        transaction.on_commit(lambda: plan_sync(course=course, today=None), robust=True)
+        _refer_back(course, actor=actor)
     return course
 
 
@@ -385,14 +394,12 @@ def cycle_administer(*, actor, cycle: Cycle, administered_at: dt.datetime,
         if course.state == CourseState.APPROVED:
             course = _course_step(course, Step("activate", "start the course"), actor)
         config = clinical.rules_config(course.centre)
-        given = clinical.local_date(administered_at, course.centre)
+        given = local_date(administered_at, course.centre)
         following = course.cycles.filter(number=locked.number + 1).first()
         if following is not None and following.state in OPEN_CYCLE_STATES:
             due = given + dt.timedelta(days=config.cycle_interval_days)
             Cycle.objects.filter(pk=following.pk).update(due_date=due, planned_date=due)
         if reaction_is_hypersensitivity and (infusion_reaction_grade or 0) >= 3:
-            from patients.services import adverse_event_report
-
             adverse_event_report(actor=actor, patient=course.patient,
                                  term="Anaphylaxis / hypersensitivity reaction",
                                  category="hypersensitivity",
@@ -402,5 +409,6 @@ def cycle_administer(*, actor, cycle: Cycle, administered_at: dt.datetime,
                 actor=actor, course=course, step_name="discontinue_for_hypersensitivity",
                 reason=f"Grade {infusion_reaction_grade} hypersensitivity reaction during cycle "
                        f"{locked.number}: PRRT is stopped permanently.")
-        transaction.on_commit(lambda: plan_sync(course=course, today=None), robust=True)
+        events.publish(events.CycleAdministered(course_id=course.pk, cycle_id=locked.pk,
+                                                administration_id=administration.pk))
     return administration

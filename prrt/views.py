@@ -6,18 +6,18 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from netcare import audit
+from netcare.access import role_required
+from netcare.clock import centre_today
 from netcare.models import Role
-from netcare.views import role_required
 from netcare.workflow import TransitionError
+from patients.records import eligibility_for
 from prrt import clinical, selectors, services
 from prrt.forms import AdministrationForm, CycleDecisionForm, EligibilityForm, OpenCourseForm
 from prrt.instructions import instructions_email, instructions_for, instructions_pdf
 from prrt.models import CycleState
-from prrt.records import eligibility_for
 from referrals.selectors import referral_for
 
 GRADE_CLASS = {0: "badge-ok", 1: "badge-info", 2: "badge-warn", 3: "badge-bad", 4: "badge-bad"}
@@ -63,7 +63,7 @@ def course_open(request: HttpRequest, referral_id) -> HttpResponse:
 def course_detail(request: HttpRequest, external_id) -> HttpResponse:
     course = selectors.course_for(request.user, external_id)
     audit.record_view(actor=request.user, obj=course, ip_address=audit.client_ip(request))
-    today = timezone.localdate()
+    today = centre_today(course.centre)
     history = clinical.course_history(course)
     cycles = list(course.cycles.select_related("administration").prefetch_related("decisions"))
     context = {
@@ -95,7 +95,7 @@ def course_eligibility(request: HttpRequest, external_id) -> HttpResponse:
     try:
         services.course_decide_eligibility(
             actor=request.user, course=course, approve=data["decision"] == "approve",
-            reason=data["reason"], today=timezone.localdate(),
+            reason=data["reason"], today=centre_today(course.centre),
             labs_drawn_by=data["labs_drawn_by"],
             lar_during_course_by=data["lar_during_course_by"],
             lar_after_course_by=data["lar_after_course_by"])
@@ -120,7 +120,7 @@ def course_list(request: HttpRequest) -> HttpResponse:
 
 
 def _cycle_context(request, cycle, form=None):
-    today = timezone.localdate()
+    today = centre_today(cycle.course.centre)
     context = {"cycle": cycle, "course": cycle.course, "patient": cycle.course.patient,
                "form": form or CycleDecisionForm(),
                "administration_form": AdministrationForm(
@@ -165,7 +165,7 @@ def cycle_decide(request: HttpRequest, external_id) -> HttpResponse:
             services.cycle_decide(
                 actor=request.user, cycle=cycle, decision=data["decision"],
                 activity_gbq=data["activity_gbq"] or None, categories=data["categories"],
-                reason=data["reason"], today=timezone.localdate())
+                reason=data["reason"], today=centre_today(cycle.course.centre))
         except TransitionError as exc:
             _form_error(request, form, exc)
         else:
@@ -202,7 +202,7 @@ def cycle_administer(request: HttpRequest, external_id) -> HttpResponse:
 def cycle_instructions_pdf(request: HttpRequest, external_id) -> HttpResponse:
     """The printable radiation-safety instructions for this infusion (an audited export)."""
     cycle = selectors.cycle_for(request.user, external_id)
-    instructions = instructions_for(cycle, today=timezone.localdate())
+    instructions = instructions_for(cycle, today=centre_today(cycle.course.centre))
     pdf = instructions_pdf(instructions)
     audit.record_export(actor=request.user, obj=cycle.course.patient,
                         note=f"radiation-safety instructions PDF, cycle {cycle.number}")
@@ -216,7 +216,8 @@ def cycle_instructions_pdf(request: HttpRequest, external_id) -> HttpResponse:
 @role_required(Role.NAVIGATOR, Role.SPECIALIST)
 def cycle_instructions_email(request: HttpRequest, external_id) -> HttpResponse:
     cycle = selectors.cycle_for(request.user, external_id)
-    if instructions_email(actor=request.user, cycle=cycle, today=timezone.localdate()):
+    if instructions_email(actor=request.user, cycle=cycle,
+                          today=centre_today(cycle.course.centre)):
         messages.success(request, "The instructions were emailed to the patient.")
     else:
         messages.error(request, "Not sent: the patient has no email address or has not agreed "

@@ -49,6 +49,11 @@ def _is_centre_staff(referral: Referral, user) -> bool:
     return user.role in (Role.SPECIALIST, Role.NAVIGATOR) and user.centre_id == referral.centre_id
 
 
+def _centre_staff_or_system(referral: Referral, user) -> bool:
+    """The centre's team, or NETcare itself (None) when a course ends by itself."""
+    return user is None or _is_centre_staff(referral, user)
+
+
 def _closes(referral: Referral, user) -> bool:
     return _is_referrer(referral, user) or _is_centre_staff(referral, user)
 
@@ -134,7 +139,7 @@ class Referral(ConcurrentTransitionMixin, models.Model):
         pass
 
     @transition(field=state, source=ReferralState.IN_TREATMENT,
-                target=ReferralState.REFERRED_BACK, permission=_is_centre_staff)
+                target=ReferralState.REFERRED_BACK, permission=_centre_staff_or_system)
     def refer_back(self) -> None:
         pass
 
@@ -153,8 +158,8 @@ class ReferralEvent(models.Model):
     """One step of a referral's timeline: every transition, with who, when, from, to and why."""
 
     referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="events")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                              related_name="+")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
+                              blank=True, related_name="+", help_text="Empty: NETcare itself.")
     at = models.DateTimeField(auto_now_add=True)
     transition = models.CharField(max_length=32)
     source = models.CharField(max_length=20, choices=ReferralState.choices)

@@ -10,9 +10,9 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from coordinators.services import centre_team, notify
-from netcare import audit
+from netcare import audit, events
 from netcare.models import Role, User
+from netcare.notifications import centre_team, notify
 from netcare.workflow import (
     Step,
     TransitionConflict,
@@ -20,6 +20,7 @@ from netcare.workflow import (
     TransitionInvalid,
     run_transition,
 )
+from patients import services as patient_services
 from referrals.models import Referral, ReferralEvent, ReferralNote, ReferralState
 
 STEPS = {
@@ -60,10 +61,11 @@ def _notify_other_side(referral: Referral, transition_name: str, reason: str) ->
 
 
 def referral_transition(
-    *, referral: Referral, name: str, actor: User, reason: str = "",
+    *, referral: Referral, name: str, actor: User | None, reason: str = "",
     consult_at: dt.datetime | None = None,
 ) -> Referral:
-    """Take the transition `name` on `referral` as `actor` (checked, locked, recorded, notified)."""
+    """Take the transition `name` on `referral` as `actor` (checked, locked, recorded, notified);
+    `actor` None is NETcare itself."""
     if name not in STEPS:
         raise TransitionInvalid(f"Unknown referral action '{name}'.", field="action")
     step = STEPS[name]
@@ -90,10 +92,16 @@ def referral_transition(
         if name in ("answer_info_request", "request_info") and reason:
             ReferralNote.objects.create(referral=obj, author=actor, body=reason)
 
+    def changed(obj: Referral, source: str, target: str) -> events.ReferralChanged:
+        return events.ReferralChanged(model="referrals.Referral", object_id=obj.pk,
+                                      transition=name, source=source, target=target,
+                                      actor_id=getattr(actor, "pk", None),
+                                      patient_id=obj.patient_id)
+
     return run_transition(
         queryset=Referral.objects.all(), pk=referral.pk, step=step, actor=actor, reason=reason,
         record_event=record, after_apply=apply,
-        on_commit=lambda obj: _notify_other_side(obj, name, reason),
+        on_commit=lambda obj: _notify_other_side(obj, name, reason), event=changed,
     )
 
 
@@ -149,8 +157,6 @@ def referral_intake(
     """The new-referral flow: patient, tumour profile, SSTR imaging, labs and the referral in one
     transaction; nothing is saved unless all of it is valid. Validation errors name the field
     (``labs[1].unit``)."""
-    from patients import services as patient_services
-
     if actor.role != Role.REFERRING_ONCOLOGIST:
         raise TransitionForbidden("Only a referring oncologist can start a referral.")
     if not centre.is_specialist_centre:

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_fsm import can_proceed, has_transition_perm
 
 from netcare import audit
+from netcare.access import role_required
+from netcare.clock import centre_today
 from netcare.models import Role
-from netcare.views import role_required
 from netcare.workflow import TransitionError
 from patients.forms import ImagingForm, LabPanelForm, PatientForm, TumourForm
-from prrt.models import TreatmentCourse
-from prrt.records import eligibility_for
+from patients.records import eligibility_for
 from referrals import selectors, services
 from referrals.forms import NoteForm, ReferralForm, TransitionForm
 
@@ -90,12 +89,17 @@ def referral_detail(request: HttpRequest, external_id) -> HttpResponse:
         "next_step": selectors.NEXT_STEP_FOR_REFERRER.get(referral.state, ""),
         "is_centre_side": request.user.role in (Role.SPECIALIST, Role.NAVIGATOR),
     }
-    context["course"] = TreatmentCourse.objects.filter(referral=referral).first()
+    # The course a referral opened, through its reverse relation (the PRRT app sits above).
+    try:
+        context["course"] = referral.course
+    except ObjectDoesNotExist:
+        context["course"] = None
     context["can_open_course"] = (context["is_centre_side"] and context["course"] is None
                                   and referral.state in ("accepted", "consult_booked"))
     if context["is_centre_side"]:
         try:
-            context["findings"] = eligibility_for(referral.patient, today=timezone.localdate())
+            context["findings"] = eligibility_for(referral.patient,
+                                                  today=centre_today(referral.centre))
         except ValueError as exc:  # records the rules refuse (e.g. a future scan date)
             context["findings_error"] = str(exc)
     return render(request, "referrals/detail.html", context)
@@ -144,5 +148,3 @@ def referral_note(request: HttpRequest, external_id) -> HttpResponse:
 def specialist_inbox(request: HttpRequest) -> HttpResponse:
     return render(request, "referrals/inbox.html",
                   {"trays": selectors.specialist_inbox(request.user)})
-
-

@@ -82,7 +82,9 @@ def test_valid_lab_is_saved_and_audited(patient, oncologist, lab):
 
 def test_entered_in_error_needs_a_reason_and_keeps_the_result(patient, navigator):
     client = client_for(navigator)
-    created = client.post(labs_url(patient), VALID_LAB, format="json").json()
+    response = client.post(labs_url(patient), VALID_LAB, format="json")
+    assert response.status_code == 201, response.json()
+    created = response.json()
     mark = f"{labs_url(patient)}{created['id']}/mark-in-error/"
 
     refused = client.post(mark, {"reason": "  "}, format="json")
@@ -101,7 +103,9 @@ def test_entered_in_error_needs_a_reason_and_keeps_the_result(patient, navigator
 
 def test_labs_cannot_be_edited_or_deleted(patient, navigator):
     client = client_for(navigator)
-    created = client.post(labs_url(patient), VALID_LAB, format="json").json()
+    response = client.post(labs_url(patient), VALID_LAB, format="json")
+    assert response.status_code == 201, response.json()
+    created = response.json()
     detail = f"{labs_url(patient)}{created['id']}/"
     assert client.put(detail, {**VALID_LAB, "value": "90"}, format="json").status_code == 405
     assert client.patch(detail, {"value": "90"}, format="json").status_code == 405

@@ -129,7 +129,7 @@ def test_reads_are_audited_as_views_of_the_patient(world, oncologist):
     for method, url, _body in endpoints(world):
         if method == "get":
             before = AuditEvent.objects.filter(action="view").count()
-            client.get(url)
+            assert client.get(url).status_code == 200, url
             event = AuditEvent.objects.filter(action="view").latest("id")
             assert AuditEvent.objects.filter(action="view").count() == before + 1, url
             assert (event.actor, event.patient_id) == (oncologist, patient.external_id), url

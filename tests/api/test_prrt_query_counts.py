@@ -5,26 +5,25 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from prrt import services
 from prrt.models import Administration, Cycle, CycleDecision, CycleState
 from referrals.models import ReferralState
 from tests.api import API, client_for, results
 from tests.factories import PatientFactory, ReferralFactory
+from tests.querycount import assert_queries
 
 pytestmark = pytest.mark.django_db
 
 FIRST = dt.date(2025, 1, 6)
 
 
-def queries_for(client, url: str, rows: int, **params) -> int:
-    with CaptureQueriesContext(connection) as captured:
+def assert_list(client, url: str, *, rows: int, queries: int, **params) -> None:
+    """The list at `url` shows `rows` rows in exactly `queries` queries."""
+    with assert_queries(queries):
         response = client.get(url, params)
-    assert response.status_code == 200
-    assert len(results(response)) == rows
-    return len(captured.captured_queries)
+        assert response.status_code == 200
+        assert len(results(response)) == rows
 
 
 def add_courses(centre, oncologist, specialist, count: int) -> None:
@@ -53,10 +52,9 @@ def test_top_level_lists(request, centre, oncologist, specialist, persona, path,
                          per_course):
     client = client_for(request.getfixturevalue(persona))
     add_courses(centre, oncologist, specialist, 3)
-    few = queries_for(client, f"{API}/{path}", 3 * per_course, **params)
+    assert_list(client, f"{API}/{path}", rows=3 * per_course, queries=2, **params)
     add_courses(centre, oncologist, specialist, 27)
-    many = queries_for(client, f"{API}/{path}", min(30 * per_course, 50), **params)
-    assert few == many == 2
+    assert_list(client, f"{API}/{path}", rows=min(30 * per_course, 50), queries=2, **params)
 
 
 # The decisions of a cycle: 1) the cycle, through access, 2) the audit row of the read,
@@ -76,7 +74,6 @@ def test_cycle_decisions(centre, oncologist, specialist, navigator):
     url = f"{API}/cycles/{cycle.external_id}/decisions/"
     client = client_for(oncologist)
     add(0, 3)
-    few = queries_for(client, url, 3)
+    assert_list(client, url, rows=3, queries=4)
     add(3, 30)
-    many = queries_for(client, url, 30)
-    assert few == many == 4
+    assert_list(client, url, rows=30, queries=4)

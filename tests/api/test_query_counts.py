@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from patients.models import AdverseEvent, ImagingStudy, LabResult, PerformanceStatus
 from referrals.models import ReferralEvent, ReferralNote, ReferralState
@@ -17,16 +15,17 @@ from tests.api import (
     results,
 )
 from tests.factories import PatientFactory
+from tests.querycount import assert_queries
 
 pytestmark = pytest.mark.django_db
 
 
-def queries_for(client, url: str, rows: int) -> int:
-    with CaptureQueriesContext(connection) as captured:
+def assert_list(client, url: str, *, rows: int, queries: int) -> None:
+    """The list at `url` shows `rows` rows in exactly `queries` queries."""
+    with assert_queries(queries):
         response = client.get(url)
-    assert response.status_code == 200
-    assert len(results(response)) == rows
-    return len(captured.captured_queries)
+        assert response.status_code == 200
+        assert len(results(response)) == rows
 
 
 def add_patients(centre, oncologist, count: int) -> None:
@@ -41,10 +40,9 @@ def add_patients(centre, oncologist, count: int) -> None:
 def test_top_level_lists(request, centre, oncologist, persona, path):
     client = client_for(request.getfixturevalue(persona))
     add_patients(centre, oncologist, 3)
-    few = queries_for(client, f"{API}/{path}", 3)
+    assert_list(client, f"{API}/{path}", rows=3, queries=2)
     add_patients(centre, oncologist, 27)
-    many = queries_for(client, f"{API}/{path}", 30)
-    assert few == many == 2
+    assert_list(client, f"{API}/{path}", rows=30, queries=2)
 
 
 def _lab(patient, actor, i):
@@ -81,10 +79,9 @@ def test_patient_record_lists(patient, specialist, navigator, oncologist, tail, 
     url = f"{API}/patients/{patient.external_id}/{tail}"
     client = client_for(specialist)
     model.objects.bulk_create([build(patient, authors[i % 3], i) for i in range(3)])
-    few = queries_for(client, url, 3)
+    assert_list(client, url, rows=3, queries=4)
     model.objects.bulk_create([build(patient, authors[i % 3], i) for i in range(3, 30)])
-    many = queries_for(client, url, 30)
-    assert few == many == 4
+    assert_list(client, url, rows=30, queries=4)
 
 
 # Lists under a referral: 1) the referral, through access, 2) the audit row of the read,
@@ -108,7 +105,6 @@ def test_referral_lists(patient, specialist, navigator, oncologist, tail):
                 for i in range(start, stop))
 
     add(0, 3)
-    few = queries_for(client, url, 3)
+    assert_list(client, url, rows=3, queries=4)
     add(3, 30)
-    many = queries_for(client, url, 30)
-    assert few == many == 4
+    assert_list(client, url, rows=30, queries=4)

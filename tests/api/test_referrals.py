@@ -168,8 +168,10 @@ def test_an_empty_note_is_refused(patient, specialist, body):
 def test_timeline_is_audited_and_in_order(patient, specialist):
     referral = make_referral(patient, state=ReferralState.SUBMITTED)
     client = client_for(specialist)
-    client.post(f"{API}/referrals/{referral.external_id}/start_review/", {}, format="json")
-    client.post(f"{API}/referrals/{referral.external_id}/accept/", {}, format="json")
+    for action in ("start_review", "accept"):
+        response = client.post(f"{API}/referrals/{referral.external_id}/{action}/", {},
+                               format="json")
+        assert response.status_code == 200, response.json()
     rows = results(client.get(f"{API}/referrals/{referral.external_id}/events/"))
     assert [(r["source"], r["target"]) for r in rows] == [("submitted", "under_review"),
                                                           ("under_review", "accepted")]

@@ -58,6 +58,7 @@ class WorkerProcess:
             "NETCARE_TEST_SEND_DELAY": str(send_delay),
         })
         self.hostname = f"netcare-coord-{uuid.uuid4().hex[:8]}@localhost"
+        self.concurrency = concurrency
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "netcare", "worker", "--pool=prefork",
              f"--concurrency={concurrency}", "--loglevel=WARNING", f"--hostname={self.hostname}",
@@ -76,6 +77,26 @@ class WorkerProcess:
                 return
         self.kill()
         pytest.fail("celery worker did not answer within 60 s")
+
+    def idle(self) -> bool:
+        """Nothing is left for this worker: the broker's queue is empty and the worker holds no
+        task, running or reserved. Asked twice, so a message the worker has just taken from the
+        queue but not yet registered cannot pass for done."""
+        return self._idle_once() and self._idle_once()
+
+    def _idle_once(self) -> bool:
+        from netcare.celery import app
+
+        with app.connection_for_read() as conn:
+            queued = conn.default_channel.queue_declare(
+                queue=app.conf.task_default_queue).message_count
+        if queued:
+            return False
+        inspect = app.control.inspect(destination=[self.hostname], timeout=1.0)
+        active, reserved = inspect.active(), inspect.reserved()
+        if active is None or reserved is None:  # no answer (yet)
+            return False
+        return not active.get(self.hostname) and not reserved.get(self.hostname)
 
     def kill(self) -> None:
         """SIGKILL to the worker and its pool processes at once: no clean shutdown."""
@@ -121,9 +142,9 @@ def seed_reminders(course, user, count: int, *, send_at, prefix: str = "t") -> l
 @pytest.fixture
 def live_course(transactional_db, centre, oncologist, specialist, navigator):
     """A planned course in a committed database (for threads and worker processes)."""
-    from coordinators import services
+    from coordinators.plan import plan_sync
 
     course = approved_course(centre=centre, oncologist=oncologist, specialist=specialist,
                              first_dose=dt.date.today() + dt.timedelta(days=30))
-    services.plan_sync(course=course)
+    plan_sync(course=course)
     return course

@@ -10,13 +10,15 @@ from icalendar import Calendar
 
 from coordinators import services
 from coordinators.models import CalendarToken, CareTask, TaskKind
+from coordinators.plan import plan_sync
+from tests.querycount import assert_queries
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def planned(course):
-    services.plan_sync(course=course, today=dt.date(2024, 12, 17))
+    plan_sync(course=course, today=dt.date(2024, 12, 17))
     return course
 
 
@@ -105,9 +107,29 @@ def test_tasks_page_shows_the_feed_and_the_tasks(client, planned, navigator):
     assert "Infusion (cycle 1)" in response.content.decode()
 
 
-def test_feed_query_count_does_not_grow_with_the_tasks(client, planned, navigator,
-                                                       django_assert_num_queries):
+def test_feed_query_count_does_not_grow_with_the_tasks(client, planned, navigator):
     url = feed_url(client, navigator)
     # token + user + centre, the tasks with patient/course/owner, the audit row
-    with django_assert_num_queries(3):
-        client.get(url)
+    with assert_queries(3):
+        response = client.get(url)
+    assert response.status_code == 200
+
+
+def test_feed_address_and_its_links_follow_the_address_in_use(client, planned, navigator,
+                                                              settings):
+    """Served on another port (`make run PORT=8001`), the page and the feed link back to it, not
+    to NETCARE_BASE_URL, which is for emails only."""
+    settings.ALLOWED_HOSTS = ["127.0.0.1"]
+    settings.NETCARE_BASE_URL = "http://mail-links.example.org"
+    client.force_login(navigator)
+    page = client.get("/tasks/", HTTP_HOST="127.0.0.1:8001").content.decode()
+    token = CalendarToken.objects.get(user=navigator).token
+    feed = f"http://127.0.0.1:8001/calendar/{token}.ics"
+    assert f'value="{feed}"' in page
+    assert "mail-links.example.org" not in page
+
+    response = client.get(f"/calendar/{token}.ics", HTTP_HOST="127.0.0.1:8001")
+    calendar = Calendar.from_ical(response.content)
+    urls = {str(e["URL"]) for e in calendar.walk("VEVENT")}
+    assert f"http://127.0.0.1:8001/patients/{planned.patient.external_id}/" in urls
+    assert all(url.startswith("http://127.0.0.1:8001/patients/") for url in urls)

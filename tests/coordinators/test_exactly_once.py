@@ -13,7 +13,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from coordinators import services
+from coordinators.delivery import _enqueue_sends, reminders_sweep
 from coordinators.models import Reminder, ReminderState
 from netcare.celery import app
 from tests.coordinators.backends import delivered
@@ -23,12 +23,13 @@ pytestmark = pytest.mark.integration
 
 
 def wait_until(condition, timeout: float = 60, interval: float = 0.1) -> None:
+    """Poll `condition` until it holds; fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
             return
         time.sleep(interval)
-    raise AssertionError("timed out waiting")
+    raise AssertionError(f"timed out after {timeout} s waiting")
 
 
 def sent_count(ids) -> int:
@@ -52,13 +53,13 @@ def test_duplicates_and_two_sweeps_still_send_once(live_course, navigator, start
                                                    tmp_path):
     ids = seed_reminders(live_course, navigator, 200,
                          send_at=timezone.now() - dt.timedelta(minutes=1))
-    start_worker()
+    worker = start_worker()
     barrier = threading.Barrier(2)
 
     def sweep():
         try:
             barrier.wait()
-            services.reminders_sweep(batch_size=25)
+            reminders_sweep(batch_size=25)
         finally:
             connection.close()
 
@@ -67,9 +68,9 @@ def test_duplicates_and_two_sweeps_still_send_once(live_course, navigator, start
         thread.start()
     for thread in threads:
         thread.join(60)
-    services._enqueue_sends(ids)  # every send task delivered a second time
+    _enqueue_sends(ids)  # every send task delivered a second time
     wait_until(lambda: sent_count(ids) == len(ids))
-    time.sleep(1.0)  # let the duplicates run too
+    wait_until(worker.idle)  # the duplicates have run too
     assert_each_delivered_once(tmp_path, ids)
     assert set(Reminder.objects.filter(pk__in=ids).values_list("attempts", flat=True)) == {1}
 
@@ -80,11 +81,12 @@ def test_worker_killed_mid_batch_loses_nothing_and_repeats_nothing(live_course, 
     ids = seed_reminders(live_course, navigator, 60,
                          send_at=timezone.now() - dt.timedelta(minutes=1))
     worker = start_worker(send_delay=0.05)
-    services.reminders_sweep()
+    reminders_sweep()
     wait_until(lambda: sent_count(ids) >= 15)
     (tmp_path / "hang").touch()  # the next sends stop in the middle
-    wait_until(lambda: any(tmp_path.glob("hanging.*")), timeout=30)
-    time.sleep(0.5)  # sends that had already delivered finish their commit
+    # Every pool process stuck in a send: the sends that had already delivered have committed,
+    # and nothing more is delivered or committed until the kill.
+    wait_until(lambda: len(list(tmp_path.glob("hanging.*"))) == worker.concurrency, timeout=30)
     worker.kill()
     (tmp_path / "hang").unlink()
     assert sent_count(ids) < len(ids)
@@ -96,7 +98,7 @@ def test_worker_killed_mid_batch_loses_nothing_and_repeats_nothing(live_course, 
     # with it until the broker's visibility timeout: the next sweep after the lease takes them.
     wait_until(lambda: Reminder.objects.filter(
         pk__in=ids, state=ReminderState.PENDING).count() <= 2, timeout=30)
-    services.reminders_sweep(now=after_lease(settings))
+    reminders_sweep(now=after_lease(settings))
     wait_until(lambda: sent_count(ids) == len(ids))
     assert_each_delivered_once(tmp_path, ids)
 
@@ -105,12 +107,12 @@ def test_send_tasks_lost_with_the_broker_are_claimed_again_after_the_lease(
         live_course, navigator, start_worker, tmp_path, settings):
     ids = seed_reminders(live_course, navigator, 30,
                          send_at=timezone.now() - dt.timedelta(minutes=1))
-    assert set(services.reminders_sweep().claimed) >= set(ids)
+    assert set(reminders_sweep().claimed) >= set(ids)
     app.control.purge()  # what a Redis restart without persistence does to the queue
-    start_worker()
-    assert services.reminders_sweep().claimed == []  # still leased
-    time.sleep(1.0)
+    worker = start_worker()
+    assert reminders_sweep().claimed == []  # still leased
+    wait_until(worker.idle)  # whatever the broker still held has run
     assert sent_count(ids) == 0
-    services.reminders_sweep(now=after_lease(settings))
+    reminders_sweep(now=after_lease(settings))
     wait_until(lambda: sent_count(ids) == len(ids))
     assert_each_delivered_once(tmp_path, ids)

@@ -11,6 +11,7 @@ import pytest
 
 from coordinators import services
 from coordinators.models import CareTask, OwnerParty, TaskKind, TaskState
+from coordinators.plan import PlannedTask, move_out_of_precaution_windows, plan_sync
 from prrt import rules
 from prrt import services as prrt_services
 from prrt.models import Cycle, CycleState, Responsible
@@ -32,7 +33,7 @@ def dates(task: CareTask) -> tuple[dt.date, dt.date, dt.date]:
 
 
 def test_v19_plan_is_materialised_to_the_day(course):
-    result = services.plan_sync(course=course, today=D(2024, 12, 17))
+    result = plan_sync(course=course, today=D(2024, 12, 17))
     plan = tasks(course)
     assert result.created == len(plan)
     infusions = [plan[(TaskKind.INFUSION, n, 1)].due for n in range(1, 5)]
@@ -56,7 +57,7 @@ def test_v19_plan_is_materialised_to_the_day(course):
 
 
 def test_every_rules_event_has_its_task_with_the_same_dates(course):
-    services.plan_sync(course=course, today=D(2024, 12, 17))
+    plan_sync(course=course, today=D(2024, 12, 17))
     plan = tasks(course)
     events = rules.course_plan(C1)
     mapped = {rules.EventKind.SSA_WASHOUT: TaskKind.SSA_WASHOUT_CHECK,
@@ -82,7 +83,7 @@ def test_owners_follow_the_responsibility_agreement(course):
     type(course).objects.filter(pk=course.pk).update(
         labs_drawn_by=Responsible.CENTRE, lar_during_course_by=Responsible.PRACTICE,
         lar_after_course_by=Responsible.PRACTICE)
-    services.plan_sync(course=course, today=D(2024, 12, 17))
+    plan_sync(course=course, today=D(2024, 12, 17))
     plan = tasks(course)
     assert plan[(TaskKind.PRE_DOSE_LABS, 2, 1)].owner_party == OwnerParty.CENTRE
     assert plan[(TaskKind.LAR_INJECTION, 2, 1)].owner_party == OwnerParty.PRACTICE
@@ -91,7 +92,7 @@ def test_owners_follow_the_responsibility_agreement(course):
 
 
 def test_default_agreement_labs_at_the_practice(course):
-    services.plan_sync(course=course, today=D(2024, 12, 17))
+    plan_sync(course=course, today=D(2024, 12, 17))
     plan = tasks(course)
     assert plan[(TaskKind.PRE_DOSE_LABS, 1, 1)].owner_party == OwnerParty.PRACTICE
     assert plan[(TaskKind.POST_COURSE_LABS, 0, 1)].owner_party == OwnerParty.PRACTICE
@@ -99,8 +100,8 @@ def test_default_agreement_labs_at_the_practice(course):
 
 
 def test_sync_twice_changes_nothing(course):
-    services.plan_sync(course=course, today=D(2024, 12, 17))
-    again = services.plan_sync(course=course, today=D(2024, 12, 17))
+    plan_sync(course=course, today=D(2024, 12, 17))
+    again = plan_sync(course=course, today=D(2024, 12, 17))
     assert (again.created, again.moved, again.cancelled, again.reminders_created,
             again.reminders_moved, again.reminders_cancelled) == (0, 0, 0, 0, 0, 0)
 
@@ -127,7 +128,7 @@ def run_cycle_1(course, specialist, navigator, time_machine):
 
 def test_withheld_cycle_moves_the_right_tasks_and_duplicates_nothing(
         course, specialist, navigator, time_machine, django_capture_on_commit_callbacks):
-    services.plan_sync(course=course, today=D(2024, 12, 17))
+    plan_sync(course=course, today=D(2024, 12, 17))
     before = tasks(course)
     with django_capture_on_commit_callbacks(execute=True):
         run_cycle_1(course, specialist, navigator, time_machine)
@@ -173,7 +174,7 @@ def test_a_new_infusion_date_moves_its_tasks(course, specialist, navigator, time
     with django_capture_on_commit_callbacks(execute=True):
         run_cycle_1(course, specialist, navigator, time_machine)
     Cycle.objects.filter(course=course, number=2).update(planned_date=D(2025, 3, 7))
-    services.plan_sync(course=course, today=D(2025, 1, 7))
+    plan_sync(course=course, today=D(2025, 1, 7))
     plan = tasks(course)
     assert plan[(TaskKind.INFUSION, 2, 1)].due == D(2025, 3, 7)
     assert plan[(TaskKind.PRE_DOSE_LABS, 2, 1)].due == D(2025, 2, 28)
@@ -204,23 +205,23 @@ def test_discontinued_course_cancels_what_is_no_longer_needed(
 
 
 def test_lab_task_inside_a_precaution_window_moves_to_the_day_after():
-    task = services.PlannedTask(kind=TaskKind.POST_COURSE_LABS, cycle=0, sequence=1,
+    task = PlannedTask(kind=TaskKind.POST_COURSE_LABS, cycle=0, sequence=1,
                                 earliest=D(2025, 3, 4), due=D(2025, 3, 5), latest=D(2025, 3, 12),
                                 basis="planned", note="", owner_party=OwnerParty.PRACTICE)
-    moved = services.move_out_of_precaution_windows(task, [(2, D(2025, 3, 3), D(2025, 3, 10))])
+    moved = move_out_of_precaution_windows(task, [(2, D(2025, 3, 3), D(2025, 3, 10))])
     assert (moved.earliest, moved.due, moved.latest) == (D(2025, 3, 11), D(2025, 3, 11),
                                                          D(2025, 3, 12))
     # A pre-dose draw on the morning of its own infusion stays.
-    own = services.PlannedTask(kind=TaskKind.PRE_DOSE_LABS, cycle=2, sequence=1,
+    own = PlannedTask(kind=TaskKind.PRE_DOSE_LABS, cycle=2, sequence=1,
                                earliest=D(2025, 3, 3), due=D(2025, 3, 3), latest=D(2025, 3, 3),
                                basis="planned", note="", owner_party=OwnerParty.PRACTICE)
-    assert services.move_out_of_precaution_windows(own, [(2, D(2025, 3, 3), D(2025, 3, 10))]) \
+    assert move_out_of_precaution_windows(own, [(2, D(2025, 3, 3), D(2025, 3, 10))]) \
         is own
 
 
 def test_short_precaution_setting_shortens_the_check_in(course):
     course.centre.rules_settings = {"precaution_days": 3}
     course.centre.save()
-    services.plan_sync(course=course, today=D(2024, 12, 17))
+    plan_sync(course=course, today=D(2024, 12, 17))
     checkin = tasks(course)[(TaskKind.RADIATION_SAFETY_CHECKIN, 1, 1)]
     assert dates(checkin) == (D(2025, 1, 7), D(2025, 1, 8), D(2025, 1, 9))

@@ -11,10 +11,10 @@ import pytest
 from django.core import mail
 
 from coordinators import services
+from coordinators.delivery import reminder_send, reminders_sweep
 from coordinators.models import (
     CareTask,
     Channel,
-    Notification,
     OwnerParty,
     Reminder,
     ReminderKind,
@@ -22,8 +22,10 @@ from coordinators.models import (
     TaskKind,
     TaskState,
 )
+from coordinators.plan import plan_sync
+from coordinators.reminders import digests_schedule
 from coordinators.sms import SmsError
-from netcare.models import AuditEvent, Role
+from netcare.models import AuditEvent, Notification, Role
 from netcare.workflow import TransitionConflict, TransitionForbidden, TransitionInvalid
 from tests.coordinators.backends import RecordingSmsBackend
 from tests.factories import UserFactory
@@ -50,7 +52,7 @@ def reminders(task_or_course, **filters):
 
 @pytest.fixture
 def planned(course):
-    services.plan_sync(course=course, today=D(2024, 12, 17))
+    plan_sync(course=course, today=D(2024, 12, 17))
     return course
 
 
@@ -76,7 +78,7 @@ def test_primary_oncologist_near_home_holds_practice_tasks(planned, navigator, o
     primary = UserFactory(role=Role.REFERRING_ONCOLOGIST, centre=practice2)
     planned.patient.primary_oncologist = primary
     planned.patient.save()
-    services.plan_sync(course=planned, today=D(2024, 12, 17))
+    plan_sync(course=planned, today=D(2024, 12, 17))
     labs = task(planned, TaskKind.PRE_DOSE_LABS, 2)
     recipients = set(reminders(labs, kind=ReminderKind.TASK_DUE, state=ReminderState.PENDING)
                      .values_list("recipient_user", flat=True))
@@ -92,7 +94,19 @@ def test_no_due_soon_reminder_for_a_task_already_past_due(planned):
 
 
 def test_patient_gets_nothing_without_consent(planned):
-    assert not Reminder.objects.filter(recipient_patient=planned.patient).exists()
+    # An email address and a phone number on file: only the missing consent holds reminders back.
+    patient = planned.patient
+    patient.reminder_consent, patient.email, patient.phone = (
+        False, "pat@example.org", "+44 7700 900123")
+    patient.save()
+    plan_sync(course=planned, today=D(2024, 12, 17))
+    assert not Reminder.objects.filter(recipient_patient=patient).exists()
+    # The same patient once they consent: reminders by both channels.
+    patient.reminder_consent = True
+    patient.save()
+    plan_sync(course=planned, today=D(2024, 12, 17))
+    assert set(Reminder.objects.filter(recipient_patient=patient)
+               .values_list("channel", flat=True)) == {Channel.EMAIL, Channel.SMS}
 
 
 def consent(course, *, email="pat@example.org", phone="+44 7700 900123"):
@@ -103,7 +117,7 @@ def consent(course, *, email="pat@example.org", phone="+44 7700 900123"):
 
 def test_patient_appointment_reminders_for_labs_and_lar_by_each_channel(planned):
     consent(planned)
-    services.plan_sync(course=planned, today=D(2024, 12, 17))
+    plan_sync(course=planned, today=D(2024, 12, 17))
     rows = Reminder.objects.filter(recipient_patient=planned.patient,
                                    kind=ReminderKind.APPOINTMENT)
     kinds = {r.task.kind for r in rows}
@@ -140,8 +154,8 @@ def test_default_precaution_window_is_seven_days_and_sms_goes_through_the_backen
                                         kind=ReminderKind.PRECAUTIONS).order_by("send_at"))
     assert [r.payload["day"] for r in rows] == [1, 2, 3, 4, 5, 6, 7]
     time_machine.move_to(at8(D(2025, 1, 7)) + dt.timedelta(minutes=1), tick=False)
-    assert services.reminder_send(reminder_id=rows[0].pk) == "sent"
-    assert services.reminder_send(reminder_id=rows[1].pk) == "skipped"  # not due yet
+    assert reminder_send(reminder_id=rows[0].pk) == "sent"
+    assert reminder_send(reminder_id=rows[1].pk) == "skipped"  # not due yet
     [sms] = RecordingSmsBackend.sent
     assert sms["key"] == rows[0].key and "day 1 of 7" in sms["body"]
     assert planned.patient.family_name not in sms["body"]
@@ -171,7 +185,7 @@ def test_skip_needs_a_reason_and_outsiders_cannot_act(planned, navigator, outsid
     skipped = services.task_skip(actor=navigator, task=labs, reason="Drawn at the centre.")
     assert skipped.state == TaskState.SKIPPED
     # Re-planning never touches a skipped task.
-    services.plan_sync(course=planned, today=D(2024, 12, 17))
+    plan_sync(course=planned, today=D(2024, 12, 17))
     assert task(planned, TaskKind.PRE_DOSE_LABS, 3).state == TaskState.SKIPPED
 
 
@@ -183,7 +197,7 @@ def test_reassign_moves_the_owner_reminders_and_survives_replanning(planned, nav
     recipients = set(reminders(labs, kind=ReminderKind.TASK_DUE, state=ReminderState.PENDING)
                      .values_list("recipient_user", flat=True))
     assert recipients == {navigator.pk, specialist.pk}
-    services.plan_sync(course=planned, today=D(2024, 12, 17))
+    plan_sync(course=planned, today=D(2024, 12, 17))
     labs = task(planned, TaskKind.PRE_DOSE_LABS, 2)
     assert (labs.owner_party, labs.owner_user) == (OwnerParty.USER, specialist)
     assert AuditEvent.objects.filter(object_id=str(labs.external_id),
@@ -211,8 +225,8 @@ def test_send_renders_the_trio_without_phi_in_the_subject(planned, navigator, ti
     infusion = task(planned, TaskKind.INFUSION, 1)
     due = reminders(infusion, kind=ReminderKind.TASK_DUE).get()
     time_machine.move_to(due.send_at, tick=False)
-    assert services.reminder_send(reminder_id=due.pk) == "sent"
-    assert services.reminder_send(reminder_id=due.pk) == "skipped"
+    assert reminder_send(reminder_id=due.pk) == "sent"
+    assert reminder_send(reminder_id=due.pk) == "skipped"
     [message] = mail.outbox
     assert message.to == [navigator.email]
     assert message.subject == "[NETcare] Due 6 Jan: Infusion (cycle 1)"
@@ -239,14 +253,14 @@ def test_mail_errors_back_off_then_give_up_and_tell_the_navigator(
     monkeypatch.setattr("django.core.mail.EmailMultiAlternatives.send", broken)
     waits = []
     for _attempt in range(3):
-        sweep = services.reminders_sweep(now=now, enqueue=lambda ids: None)
+        sweep = reminders_sweep(now=now, enqueue=lambda ids: None)
         assert due.pk in sweep.claimed
         with django_capture_on_commit_callbacks(execute=True):
-            assert services.reminder_send(reminder_id=due.pk, now=now) == "failed"
+            assert reminder_send(reminder_id=due.pk, now=now) == "failed"
         due.refresh_from_db()
         if due.state == ReminderState.PENDING:
             waits.append((due.claimed_until - now).total_seconds())
-            assert due.pk not in services.reminders_sweep(now=now,
+            assert due.pk not in reminders_sweep(now=now,
                                                           enqueue=lambda ids: None).claimed
             now = due.claimed_until
     assert waits == [60, 120]
@@ -258,17 +272,17 @@ def test_mail_errors_back_off_then_give_up_and_tell_the_navigator(
 
 def test_sms_gateway_errors_are_retried_like_mail(planned, time_machine):
     consent(planned, email="")
-    services.plan_sync(course=planned, today=D(2024, 12, 17))
+    plan_sync(course=planned, today=D(2024, 12, 17))
     labs = task(planned, TaskKind.PRE_DOSE_LABS, 1)
     sms = reminders(labs, kind=ReminderKind.APPOINTMENT).get()
     time_machine.move_to(sms.send_at, tick=False)
     RecordingSmsBackend.fail_with = SmsError("gateway 503")
-    services.reminders_sweep(enqueue=lambda ids: None)
-    assert services.reminder_send(reminder_id=sms.pk) == "failed"
+    reminders_sweep(enqueue=lambda ids: None)
+    assert reminder_send(reminder_id=sms.pk) == "failed"
     RecordingSmsBackend.fail_with = None
     time_machine.move_to(sms.send_at + dt.timedelta(minutes=2), tick=False)
-    assert sms.pk in services.reminders_sweep(enqueue=lambda ids: None).claimed
-    assert services.reminder_send(reminder_id=sms.pk) == "sent"
+    assert sms.pk in reminders_sweep(enqueue=lambda ids: None).claimed
+    assert reminder_send(reminder_id=sms.pk) == "sent"
     assert len(RecordingSmsBackend.sent) == 1
 
 
@@ -276,25 +290,25 @@ def test_reminder_of_a_task_done_meanwhile_is_not_sent(planned, navigator, time_
     infusion = task(planned, TaskKind.INFUSION, 1)
     due = reminders(infusion, kind=ReminderKind.TASK_DUE).get()
     time_machine.move_to(due.send_at, tick=False)
-    services.reminders_sweep(enqueue=lambda ids: None)
+    reminders_sweep(enqueue=lambda ids: None)
     CareTask.objects.filter(pk=infusion.pk).update(state=TaskState.DONE,
                                                    done_at=due.send_at)
-    assert services.reminder_send(reminder_id=due.pk) == "cancelled"
+    assert reminder_send(reminder_id=due.pk) == "cancelled"
     assert mail.outbox == []
 
 
 def test_morning_digest_once_per_navigator_and_day(planned, navigator, time_machine):
     morning = dt.datetime(2025, 1, 3, 7, 30, tzinfo=LONDON)
     time_machine.move_to(morning, tick=False)
-    assert services.digests_schedule() == 1
-    services.digests_schedule(now=morning + dt.timedelta(minutes=15))
+    assert digests_schedule() == 1
+    digests_schedule(now=morning + dt.timedelta(minutes=15))
     [digest] = Reminder.objects.filter(kind=ReminderKind.DIGEST)
     assert digest.key == f"digest:u{navigator.pk}:2025-01-03"
-    assert services.reminder_send(reminder_id=digest.pk) == "sent"
+    assert reminder_send(reminder_id=digest.pk) == "sent"
     [message] = mail.outbox
     assert "Infusion (cycle 1)" in message.body  # within the next 7 days
     assert "SSA washout check (cycle 1)" in message.body  # overdue
     assert planned.patient.family_name not in message.subject + message.body
     # Before the digest hour nothing is created.
     time_machine.move_to(dt.datetime(2025, 1, 4, 6, 0, tzinfo=LONDON), tick=False)
-    assert services.digests_schedule() == 0
+    assert digests_schedule() == 0

@@ -7,8 +7,9 @@ import datetime as dt
 import pytest
 from celery.schedules import crontab
 
-from coordinators import services, tasks
+from coordinators import delivery, tasks
 from coordinators.models import CareTask
+from coordinators.plan import plan_sync, plans_refresh
 
 pytestmark = pytest.mark.django_db
 
@@ -23,15 +24,15 @@ def test_beat_declares_the_minute_sweep_the_digest_and_the_refresh(settings):
 
 def test_hourly_refresh_materialises_running_courses(course, time_machine):
     assert not CareTask.objects.filter(course=course).exists()
-    assert services.plans_refresh(today=dt.date(2024, 12, 17)) == 1
+    assert plans_refresh(today=dt.date(2024, 12, 17)) == 1
     assert CareTask.objects.filter(course=course).count() == 46
 
 
 def test_the_sweep_task_enqueues_what_it_claimed_once_committed(
         course, monkeypatch, django_capture_on_commit_callbacks):
-    services.plan_sync(course=course)
+    plan_sync(course=course)
     enqueued: list[int] = []
-    monkeypatch.setattr(services, "_enqueue_sends", enqueued.extend)
+    monkeypatch.setattr(delivery, "_enqueue_sends", enqueued.extend)
     with django_capture_on_commit_callbacks(execute=True):
         count = tasks.sweep_reminders()
     assert count > 0 and len(enqueued) == count

@@ -11,7 +11,7 @@ from django.core import mail
 from django.db import connection
 from django.utils import timezone
 
-from coordinators import services
+from coordinators import delivery
 from coordinators.models import Reminder, ReminderState
 from tests.coordinators.conftest import seed_reminders
 
@@ -35,7 +35,7 @@ def test_two_sweeps_at_the_same_moment_claim_disjoint_rows(live_course, navigato
     def sweep(name):
         def run():
             barrier.wait()
-            return services.reminders_sweep(now=now, batch_size=100,
+            return delivery.reminders_sweep(now=now, batch_size=100,
                                             enqueue=lambda batch: claimed[name].extend(batch))
         return run
 
@@ -54,11 +54,11 @@ def test_two_sweeps_at_the_same_moment_claim_disjoint_rows(live_course, navigato
 def test_a_claim_is_taken_again_only_after_its_lease(live_course, navigator, settings):
     now = timezone.now()
     [pk] = seed_reminders(live_course, navigator, 1, send_at=now - dt.timedelta(minutes=1))
-    assert pk in services.reminders_sweep(now=now, enqueue=lambda ids: None).claimed
+    assert pk in delivery.reminders_sweep(now=now, enqueue=lambda ids: None).claimed
     later = now + dt.timedelta(seconds=settings.NETCARE_REMINDER_LEASE_SECONDS - 1)
-    assert pk not in services.reminders_sweep(now=later, enqueue=lambda ids: None).claimed
+    assert pk not in delivery.reminders_sweep(now=later, enqueue=lambda ids: None).claimed
     expired = now + dt.timedelta(seconds=settings.NETCARE_REMINDER_LEASE_SECONDS + 1)
-    assert pk in services.reminders_sweep(now=expired, enqueue=lambda ids: None).claimed
+    assert pk in delivery.reminders_sweep(now=expired, enqueue=lambda ids: None).claimed
 
 
 def test_a_second_delivery_during_a_send_does_not_send_again(live_course, navigator,
@@ -66,23 +66,23 @@ def test_a_second_delivery_during_a_send_does_not_send_again(live_course, naviga
     now = timezone.now()
     [pk] = seed_reminders(live_course, navigator, 1, send_at=now - dt.timedelta(minutes=1))
     inside, release = threading.Event(), threading.Event()
-    real_send = services.EmailMultiAlternatives.send
+    real_send = delivery.EmailMultiAlternatives.send
 
     def slow_send(self, *args, **kwargs):
         inside.set()
         release.wait(20)
         return real_send(self, *args, **kwargs)
 
-    monkeypatch.setattr(services.EmailMultiAlternatives, "send", slow_send)
+    monkeypatch.setattr(delivery.EmailMultiAlternatives, "send", slow_send)
     results: dict = {}
-    first = in_thread(lambda: services.reminder_send(reminder_id=pk), results, "first")
+    first = in_thread(lambda: delivery.reminder_send(reminder_id=pk), results, "first")
     first.start()
     assert inside.wait(20)
-    assert services.reminder_send(reminder_id=pk) == "skipped"  # locked by the first send
+    assert delivery.reminder_send(reminder_id=pk) == "skipped"  # locked by the first send
     release.set()
     first.join(20)
     assert results["first"] == "sent"
-    assert services.reminder_send(reminder_id=pk) == "skipped"  # already sent
+    assert delivery.reminder_send(reminder_id=pk) == "skipped"  # already sent
     assert len(mail.outbox) == 1
     assert Reminder.objects.get(pk=pk).state == ReminderState.SENT
 
@@ -93,4 +93,4 @@ def test_sweep_never_claims_finished_reminders(live_course, navigator, state):
     now = timezone.now()
     [pk] = seed_reminders(live_course, navigator, 1, send_at=now - dt.timedelta(minutes=1))
     Reminder.objects.filter(pk=pk).update(state=state, sent_at=now)
-    assert pk not in services.reminders_sweep(now=now, enqueue=lambda ids: None).claimed
+    assert pk not in delivery.reminders_sweep(now=now, enqueue=lambda ids: None).claimed

@@ -2,7 +2,8 @@
 
 Starts the real run command (web, worker, beat) in a fresh var/ folder, signs every demo user in
 through HTTP, checks a task crosses processes through the filesystem broker, and stops it with
-Ctrl-C (SIGINT), expecting all three processes to end.
+Ctrl-C (SIGINT to the whole process group, as a terminal sends it), expecting all three
+processes to end without a traceback.
 """
 
 import http.cookiejar
@@ -19,8 +20,9 @@ from pathlib import Path
 
 import pytest
 
+from netcare.management.commands.run_embedded import child_env
+
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.integration
 
 
 def free_port() -> int:
@@ -49,6 +51,15 @@ def sign_in(base: str, username: str) -> str:
     return response.geturl()
 
 
+def test_links_in_emails_point_at_the_address_served():
+    assert child_env("127.0.0.1:8001", {})["NETCARE_BASE_URL"] == "http://127.0.0.1:8001"
+    assert child_env("8002", {"PATH": "/bin"}) == {
+        "PATH": "/bin", "NETCARE_BASE_URL": "http://127.0.0.1:8002"}
+    configured = {"NETCARE_BASE_URL": "https://netcare.example.org"}
+    assert child_env("127.0.0.1:8001", configured) == configured
+
+
+@pytest.mark.integration
 def test_embedded_run_serves_every_demo_user_and_stops_on_ctrl_c(tmp_path):
     env = embedded_env(tmp_path)
     for args in (["migrate", "--noinput"], ["seed_demo"]):
@@ -106,4 +117,7 @@ def test_embedded_run_serves_every_demo_user_and_stops_on_ctrl_c(tmp_path):
     output = log.read_text()
     assert proc.returncode is not None
     assert "NETcare stopped." in output
-    assert "http://127.0.0.1:" in output
+    assert f"http://127.0.0.1:{port}" in output
+    # Only the command's own SIGTERM reaches web, worker and beat: nobody prints a traceback.
+    assert "Traceback" not in output and "KeyboardInterrupt" not in output, output[-3000:]
+    assert "Ctrl+C again" not in output  # what the worker says when the SIGINT reaches it

@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from coordinators.models import Notification
+from netcare.models import Notification
 from patients.models import AdverseEvent, LabResult
 from patients.services import tumour_profile_save
 

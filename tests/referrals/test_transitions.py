@@ -111,7 +111,7 @@ def test_state_cannot_be_assigned_directly(patient):
 
 def test_the_other_side_is_notified_on_commit(patient, oncologist, specialist, navigator,
                                               django_capture_on_commit_callbacks):
-    from coordinators.models import Notification
+    from netcare.models import Notification
 
     referral = ReferralFactory(patient=patient)
     with django_capture_on_commit_callbacks(execute=True):
@@ -129,8 +129,8 @@ def test_the_other_side_is_notified_on_commit(patient, oncologist, specialist, n
 
 def test_notification_email_is_sent_once(patient, oncologist, mailoutbox,
                                          django_capture_on_commit_callbacks):
-    from coordinators.models import Notification
-    from coordinators.services import notification_email_send, notify
+    from netcare.models import Notification
+    from netcare.notifications import notification_email_send, notify
 
     notification = notify(recipients=[oncologist], subject="Referral abc accepted",
                           body="Referral abc is now accepted.", url="/referrals/x/")[0]

@@ -1,6 +1,8 @@
+"""URLs of the patient page (namespace ``patients``)."""
+
 from django.urls import path
 
-from patients import views
+from coordinators import patient_views as views
 
 app_name = "patients"
 urlpatterns = [

@@ -1,4 +1,8 @@
-"""The patient record page and its data-entry forms (labs, adverse events)."""
+"""The patient page: the record with its course, journey and open tasks, and the record's entry
+forms (labs, adverse events).
+
+It lives with the coordination app because it composes every layer below it (the record, the
+PRRT course, the plan); its URLs keep the ``patients`` namespace."""
 
 from __future__ import annotations
 
@@ -7,10 +11,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from coordinators.models import CareTask, TaskKind, TaskState
 from netcare import audit
+from netcare.clock import centre_today
 from patients import selectors, services
 from patients.forms import AdverseEventForm, LabPanelForm
 from patients.labview import lab_rows
@@ -25,15 +30,13 @@ def _lab_form(request, patient, data=None) -> LabPanelForm:
 
 def _overdue(course, today) -> list[tuple[str, object]]:
     """Open care tasks of the course past their due day, for the journey picture."""
-    from coordinators.models import CareTask, TaskKind, TaskState
-
     tasks = CareTask.objects.filter(course=course, state=TaskState.OPEN, due__lt=today).exclude(
         kind=TaskKind.INFUSION)  # infusions are drawn from the cycles themselves
     return [(task.kind, task.title, task.due) for task in tasks]
 
 
 def _render_record(request, patient, *, lab_form=None, ae_form=None, status=200):
-    today = timezone.localdate()
+    today = centre_today(patient.centre)
     config = rules_config(patient.centre)
     labs = list(patient.labs.filter(entered_in_error=False).order_by("-collected_at", "-id")[:200])
     course = (TreatmentCourse.objects.filter(patient=patient).select_related("centre")

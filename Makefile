@@ -36,6 +36,7 @@ services:
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 	$(TEST_ENV) $(PY) manage.py makemigrations --check --dry-run
 
 test: $(STAMP) services lint

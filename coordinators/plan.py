@@ -1,6 +1,6 @@
 """The care plan as tasks: the rules' plan of a course, materialised as CareTasks.
 
-:func:`plan_sync` computes the course's plan (``prrt.rules.course_plan``) from the doses given and
+:func:`plan_sync` computes the course's plan (``rules.course_plan``) from the doses given and
 the next cycle's date, and brings the course's CareTasks and reminders in line with it, keyed by
 (course, kind, cycle, sequence). It runs on commit of every change that moves the plan (through
 domain events, see :mod:`coordinators.handlers`) and hourly as a safety net. Task state changes go
@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 
+import rules
 from coordinators.models import LAB_TASK_KINDS, CareTask, OwnerParty, TaskKind, TaskState
 from coordinators.reminders import reminders_sync
 from coordinators.services import task_cancel_by_plan, task_fulfil, task_reopen_by_plan
 from netcare.clock import centre_today, local_date
-from prrt import clinical, rules
+from prrt import clinical
 from prrt.models import (
     Administration,
     CourseState,

@@ -7,6 +7,7 @@ database (Reminder.send_at, CareTask dates) and the minute sweep picks it up.
 from __future__ import annotations
 
 from celery import shared_task
+
 from coordinators import delivery, plan, reminders
 
 

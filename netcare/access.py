@@ -42,6 +42,8 @@ def _patient_q(user, prefix: str = "") -> Q | None:
 
 def visible_patients(user) -> QuerySet[Patient]:
     """All patients `user` may see."""
+    # The one allowed upward import of the core (see pyproject's import contract): scoping is
+    # about patients. Imported here because the core's modules load before the patients app.
     from patients.models import Patient
 
     return scope_to_patients(user, Patient.objects.all(), patient_path="")
@@ -85,7 +87,7 @@ def get_object_for(user, queryset: QuerySet[M], *, patient_path: str = "patient"
 
 
 def get_patient_for(user, external_id) -> Patient:
-    from patients.models import Patient
+    from patients.models import Patient  # as in visible_patients
 
     return get_object_for(user, Patient.objects.all(), patient_path="", external_id=external_id)
 

@@ -28,7 +28,7 @@ from rest_framework.views import set_rollback
 from netcare import access, audit
 from netcare.models import Role
 from netcare.workflow import TransitionError
-from prrt.rules import RulesInputError
+from rules import RulesInputError
 
 
 def validation_error_body(exc: DjangoValidationError) -> dict[str, list[str]]:

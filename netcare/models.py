@@ -9,6 +9,8 @@ from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from rules import RulesConfig
+
 
 def validate_time_zone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
@@ -45,8 +47,6 @@ class Centre(models.Model):
         return self.kind == self.Kind.SPECIALIST_CENTRE
 
     def clean(self) -> None:
-        from prrt.rules import RulesConfig
-
         try:
             RulesConfig.from_mapping(self.rules_settings or {})
         except (ValueError, TypeError) as exc:

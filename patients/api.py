@@ -1,7 +1,7 @@
 """REST API for patients and their clinical record (`/api/v1/patients/…`).
 
 Views only parse, call netcare.access and patients.services, and shape the answer; the rules
-(lab units, derived tumour grade, eligibility) live in the services and prrt.rules.
+(lab units, derived tumour grade, eligibility) live in the services and rules.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from patients.models import (
     PerformanceStatus,
     TumourProfile,
 )
-from prrt.rules import Severity
+from rules import Severity
 
 
 def _uuid_ref(**kwargs) -> serializers.SlugRelatedField:

@@ -9,9 +9,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+import rules
 from patients.models import AdverseEvent, ImagingStudy, LabResult, Patient, TumourProfile
 from patients.services import lab_validate
-from prrt import rules
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"})
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import rules
 from netcare.numbers import plain, unit_display
 from patients.models import LabResult
-from prrt import rules
 
 GRADE_CSS = {0: "badge-ok", 1: "badge-info", 2: "badge-warn", 3: "badge-bad", 4: "badge-bad"}
 

@@ -10,8 +10,8 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+import rules
 from patients.models import ImagingStudy, LabResult, Patient, PerformanceStatus, TumourProfile
-from prrt import rules
 
 # Labs older than this do not count as "current" for eligibility or a dose decision.
 CURRENT_LABS_DAYS = 30

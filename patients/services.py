@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 
+import rules
 from netcare import audit, events
 from netcare.models import Centre
 from netcare.notifications import centre_team, notify
@@ -22,7 +23,6 @@ from patients.models import (
     PerformanceStatus,
     TumourProfile,
 )
-from prrt import rules
 
 
 def _decimal(value: Any, field: str) -> Decimal:

@@ -19,6 +19,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+import rules
 from netcare import access
 from netcare.api import (
     CONFLICT,
@@ -39,7 +40,7 @@ from netcare.workflow import (
 )
 from patients import records
 from patients.api import FindingSerializer
-from prrt import clinical, rules, selectors, services
+from prrt import clinical, selectors, services
 from prrt.models import (
     Administration,
     CourseState,

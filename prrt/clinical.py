@@ -14,11 +14,11 @@ from decimal import Decimal
 
 from django.db.models import Max
 
+import rules
 from netcare.clock import local_date
 from netcare.numbers import plain
 from patients.models import AdverseEvent, LabResult
 from patients.records import rules_labs, rules_patient
-from prrt import rules
 from prrt.models import Administration, Cycle, CycleDecision, CycleState, SSAInjection
 
 REQUIRED_PRE_DOSE = ["platelets", "hemoglobin", "neutrophils", "creatinine", "bilirubin",

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 from django.template.loader import render_to_string
 
+import rules
 from netcare.clock import local_date
-from prrt import clinical, rules
+from prrt import clinical
 from prrt.models import Cycle
 
 PRECAUTIONS = (

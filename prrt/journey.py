@@ -10,9 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+import rules
 from netcare.clock import local_date
 from patients.models import ImagingStudy, LabResult
-from prrt import clinical, rules
+from prrt import clinical
 from prrt.models import CycleState, SSAInjection, TreatmentCourse
 
 WIDTH = 960

@@ -13,6 +13,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+import rules
 from netcare import audit, events
 from netcare.clock import centre_today, local_date
 from netcare.models import Role
@@ -27,7 +28,7 @@ from netcare.workflow import (
 )
 from patients.records import eligibility_for
 from patients.services import adverse_event_report
-from prrt import clinical, rules
+from prrt import clinical
 from prrt.models import (
     MAX_CYCLES,
     OPEN_CYCLE_STATES,

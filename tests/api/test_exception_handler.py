@@ -9,7 +9,7 @@ from rest_framework.exceptions import ValidationError as DRFValidationError
 
 from netcare.api import exception_handler
 from netcare.workflow import TransitionConflict, TransitionForbidden, TransitionInvalid
-from prrt.rules import RulesInputError
+from rules import RulesInputError
 
 
 @pytest.mark.parametrize(

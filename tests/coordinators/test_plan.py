@@ -9,10 +9,10 @@ from decimal import Decimal
 
 import pytest
 
+import rules
 from coordinators import services
 from coordinators.models import CareTask, OwnerParty, TaskKind, TaskState
 from coordinators.plan import PlannedTask, move_out_of_precaution_windows, plan_sync
-from prrt import rules
 from prrt import services as prrt_services
 from prrt.models import Cycle, CycleState, Responsible
 from tests.coordinators.conftest import C1

@@ -6,7 +6,7 @@ import datetime as dt
 from fractions import Fraction
 from typing import Any
 
-from prrt.rules import (
+from rules import (
     AdverseEvent,
     Baseline,
     Category,

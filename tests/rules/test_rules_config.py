@@ -7,7 +7,7 @@ from fractions import Fraction
 
 import pytest
 
-from prrt.rules import DEFAULT_CONFIG, RulesConfig, SixteenWeekMode
+from rules import DEFAULT_CONFIG, RulesConfig, SixteenWeekMode
 
 
 def test_documented_defaults():

@@ -6,7 +6,7 @@ from fractions import Fraction
 
 import pytest
 
-from prrt.rules import SPECS, Analyte, RulesConfig, ctcae_grade, grade_lab, lab_value
+from rules import SPECS, Analyte, RulesConfig, ctcae_grade, grade_lab, lab_value
 
 F = Fraction
 STEP = F(1, 100)

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from prrt.rules import (
+from rules import (
     DEFAULT_CONFIG,
     EligibilityInput,
     Labs,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from prrt.rules import Grade, RulesInputError, tumour_grade
+from rules import Grade, RulesInputError, tumour_grade
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from fractions import Fraction
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from prrt.rules import (
+from rules import (
     ROUTINE_BLOOD_KINDS,
     SPECS,
     Analyte,

@@ -7,7 +7,7 @@ from fractions import Fraction
 
 import pytest
 
-from prrt.rules import (
+from rules import (
     Baseline,
     Category,
     Patient,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from prrt.rules import RulesInputError, assess, assess_json
+from rules import RulesInputError, assess, assess_json
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 

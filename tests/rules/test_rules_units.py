@@ -7,8 +7,8 @@ from fractions import Fraction
 
 import pytest
 
-from prrt.rules import SPECS, Analyte, RulesInputError, convert, lab_value, quantity
-from prrt.rules.units import exact
+from rules import SPECS, Analyte, RulesInputError, convert, lab_value, quantity
+from rules.units import exact
 
 
 @pytest.mark.parametrize(

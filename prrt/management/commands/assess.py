@@ -3,7 +3,7 @@
 Reads a JSON scenario (contract in clinical-rules.md §5) from FILE or stdin and prints the result
 as JSON, exit 0. Invalid input prints ``{"error": {"field": ..., "message": ...}}`` and exits 2.
 Per-centre choices come from the optional ``NETCARE_RULES`` settings mapping (see
-``prrt.rules.RulesConfig``). No database access.
+``rules.RulesConfig``). No database access.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from prrt.rules import RulesConfig, RulesInputError, assess_json
+from rules import RulesConfig, RulesInputError, assess_json
 
 EXIT_INVALID_INPUT = 2
 

@@ -1,6 +1,6 @@
 """CTCAE grades of the lab analytes the rules use (§4.1), with the version as a setting.
 
-Grades are computed in each analyte's canonical unit (see :mod:`prrt.rules.units`). Terms graded
+Grades are computed in each analyte's canonical unit (see :mod:`rules.units`). Terms graded
 against a lower limit (counts, haemoglobin, albumin) need the LLN only to tell grade 0 from
 grade 1; when a result gives none, the centre's default LLN (``RulesConfig.default_lln``) is used
 and the reason says so. Terms graded against the upper limit (creatinine, bilirubin, AST, ALT)

@@ -1,0 +1,173 @@
+"""`/api/v1/cycles/`: cycles, the specialist's decisions and the infusion record."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, viewsets
+from rest_framework.decorators import action
+
+from netcare import access
+from netcare.api import (
+    INVALID,
+    NOT_FOUND,
+)
+from netcare.clock import centre_today
+from netcare.workflow import (
+    Step,
+    check_transition,
+)
+from prrt import clinical, selectors, services
+from prrt.api.base import PrrtViewMixin, action_schema
+from prrt.api.serializers import (
+    DECIDABLE_CYCLE_STATES,
+    CycleAdministerSerializer,
+    CycleApproveSerializer,
+    CycleDecisionSerializer,
+    CycleDiscontinueSerializer,
+    CycleFilterSerializer,
+    CycleRecommendationSerializer,
+    CycleSerializer,
+    CycleWithholdSerializer,
+)
+from prrt.models import (
+    Cycle,
+    CycleDecision,
+)
+
+# --- cycles ---------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="PRRT cycles you may see", parameters=[CycleFilterSerializer],
+                       responses={200: CycleSerializer(many=True), 400: INVALID}),
+    retrieve=extend_schema(summary="One cycle (audited)",
+                           responses={200: CycleSerializer, 404: NOT_FOUND}),
+)
+class CycleViewSet(PrrtViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                   viewsets.GenericViewSet):
+    """Cycles of the courses you may see, by planned date (`?state=ready`: the approval queue).
+    A specialist approves, withholds or discontinues; the centre's team records the infusion."""
+
+    queryset = Cycle.objects.all()
+    serializer_class = CycleSerializer
+    patient_path = "course__patient"
+
+    def get_queryset(self):
+        queryset = (selectors.cycles_visible(self.request.user)
+                    .select_related("administration__recorded_by")
+                    .order_by("planned_date", "number", "id"))
+        if self.action == "list":
+            filters = CycleFilterSerializer(data=self.request.query_params)
+            filters.is_valid(raise_exception=True)
+            if "state" in filters.validated_data:
+                queryset = queryset.filter(state=filters.validated_data["state"])
+            if "course" in filters.validated_data:
+                queryset = queryset.filter(course__external_id=filters.validated_data["course"])
+        return queryset
+
+    def cycle_response(self, cycle: Cycle):
+        """The cycle as it is now, read again after a change."""
+        cycle = access.get_object_for(self.request.user, self.get_queryset(),
+                                      patient_path=self.patient_path,
+                                      external_id=cycle.external_id)
+        return self.respond(CycleSerializer, cycle)
+
+    def retrieve(self, request, *args, **kwargs):
+        cycle = self.get_object()
+        self.record_view(cycle.course)
+        return self.respond(CycleSerializer, cycle)
+
+    @extend_schema(summary="The rules' recommendation and readiness today (audited)",
+                   responses={200: CycleRecommendationSerializer, 400: INVALID,
+                              404: NOT_FOUND})
+    @action(detail=True, methods=["get"])
+    def recommendation(self, request, *args, **kwargs):
+        cycle = self.get_object()
+        today = centre_today(cycle.course.centre)
+        rendered = None
+        if cycle.state in DECIDABLE_CYCLE_STATES:
+            rendered = clinical.recommendation_for(cycle, today=today).rendered
+        readiness = clinical.readiness(cycle, today=today)
+        self.record_view(cycle.course)
+        return self.respond(CycleRecommendationSerializer, {
+            "cycle": cycle.external_id, "date": today, "recommendation": rendered,
+            "readiness": readiness,
+        })
+
+    def decide(self, request, decision: str, body_class):
+        cycle = self.get_object()
+        services.cycle_decide_check(actor=request.user, cycle=cycle, decision=decision)
+        data = self.parse(body_class)
+        services.cycle_decide(actor=request.user, cycle=cycle, decision=decision,
+                              today=centre_today(cycle.course.centre), **data)
+        return self.cycle_response(cycle)
+
+    @action_schema(
+        "Approve the cycle with its activity (specialists)", CycleApproveSerializer,
+        CycleSerializer, operation_id="v1_cycles_approve",
+        description="The recommendation and the labs it used are stored with the decision. "
+                    "A decision that differs from the recommendation needs a `reason` and is "
+                    "marked as such.")
+    @action(detail=True, methods=["post"])
+    def approve(self, request, *args, **kwargs):
+        return self.decide(request, CycleDecision.Decision.APPROVE, CycleApproveSerializer)
+
+    @action_schema(
+        "Withhold the cycle (specialists)", CycleWithholdSerializer, CycleSerializer,
+        operation_id="v1_cycles_withhold",
+        description="A decision that differs from the recommendation needs a `reason`.")
+    @action(detail=True, methods=["post"])
+    def withhold(self, request, *args, **kwargs):
+        return self.decide(request, CycleDecision.Decision.WITHHOLD, CycleWithholdSerializer)
+
+    @action_schema(
+        "Discontinue the course at this cycle (specialists)", CycleDiscontinueSerializer,
+        CycleSerializer, operation_id="v1_cycles_discontinue",
+        description="Open cycles are cancelled and the patient is referred back. A `reason` "
+                    "is required when the rules do not recommend discontinuing.")
+    @action(detail=True, methods=["post"])
+    def discontinue(self, request, *args, **kwargs):
+        return self.decide(request, CycleDecision.Decision.DISCONTINUE,
+                           CycleDiscontinueSerializer)
+
+    @action_schema(
+        "Record the administration (the centre's team)", CycleAdministerSerializer,
+        CycleSerializer, operation_id="v1_cycles_administer",
+        description="Times carry their time zone and may not be in the future. A grade 3-4 "
+                    "hypersensitivity reaction discontinues the course.")
+    @action(detail=True, methods=["post"])
+    def administer(self, request, *args, **kwargs):
+        cycle = self.get_object()
+        check_transition(cycle, Step("administer", "record the administration"), request.user)
+        data = self.parse(CycleAdministerSerializer)
+        services.cycle_administer(actor=request.user, cycle=cycle, **data)
+        return self.cycle_response(cycle)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="The decisions taken on the cycle (audited)",
+                       responses={200: CycleDecisionSerializer(many=True), 404: NOT_FOUND}),
+)
+class CycleDecisionViewSet(PrrtViewMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Every decision on the cycle, oldest first, with the recommendation and the labs it was
+    taken on, whether it followed the recommendation, and why."""
+
+    queryset = CycleDecision.objects.select_related("decided_by").order_by("decided_at", "id")
+    serializer_class = CycleDecisionSerializer
+    cycle_url_kwarg = "cycle_id"
+
+    def get_cycle(self) -> Cycle:
+        if not hasattr(self, "_cycle"):
+            self._cycle = selectors.cycle_for(self.request.user, self.kwargs[self.cycle_url_kwarg])
+        return self._cycle
+
+    def initial(self, request, *args, **kwargs):
+        """Resolve the cycle first (outsiders get a 404) and audit the read."""
+        super().initial(request, *args, **kwargs)
+        self.record_view(self.get_cycle().course)
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no request user
+            return queryset.none()
+        return queryset.filter(cycle=self.get_cycle())

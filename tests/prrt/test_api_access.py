@@ -13,7 +13,7 @@ from netcare.models import AuditEvent
 from prrt import services
 from prrt.models import Administration, CourseEvent, Cycle, CycleDecision, TreatmentCourse
 from referrals.models import Referral, ReferralState
-from tests.api import API, assert_uuid_references, client_for, results
+from tests.apiclient import API, assert_uuid_references, client_for, results
 from tests.factories import ReferralFactory
 from tests.prrt.builders import approved_course, enter_labs
 

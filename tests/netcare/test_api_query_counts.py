@@ -8,7 +8,7 @@ import pytest
 
 from patients.models import AdverseEvent, ImagingStudy, LabResult, PerformanceStatus
 from referrals.models import ReferralEvent, ReferralNote, ReferralState
-from tests.api import (
+from tests.apiclient import (
     API,
     client_for,
     make_referral,

@@ -9,7 +9,7 @@ import pytest
 from prrt import services
 from prrt.models import Administration, Cycle, CycleDecision, CycleState
 from referrals.models import ReferralState
-from tests.api import API, client_for, results
+from tests.apiclient import API, client_for, results
 from tests.factories import PatientFactory, ReferralFactory
 from tests.querycount import assert_queries
 

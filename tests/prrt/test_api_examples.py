@@ -11,7 +11,7 @@ import pytest
 from prrt import services
 from prrt.models import CourseState, Cycle, CycleDecision, CycleState, TreatmentCourse
 from referrals.models import ReferralState
-from tests.api import API, assert_uuid_references, client_for, results
+from tests.apiclient import API, assert_uuid_references, client_for, results
 from tests.factories import ReferralFactory
 from tests.prrt.builders import approved_course, enter_labs
 

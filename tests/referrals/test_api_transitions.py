@@ -11,7 +11,7 @@ import pytest
 from netcare.models import AuditEvent
 from referrals.models import Referral, ReferralEvent, ReferralNote, ReferralState
 from referrals.services import STEPS
-from tests.api import (
+from tests.apiclient import (
     API,
     client_for,
     make_referral,

@@ -12,7 +12,7 @@ from netcare.models import AuditEvent
 from patients.models import AdverseEvent, ImagingStudy, LabResult, PerformanceStatus, TumourProfile
 from referrals.models import Referral, ReferralEvent, ReferralNote
 from referrals.services import STEPS
-from tests.api import (
+from tests.apiclient import (
     API,
     VALID_ADVERSE_EVENT,
     VALID_IMAGING,

@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.urls import get_resolver
 
 from referrals.services import STEPS
-from tests.api import API, client_for
+from tests.apiclient import API, client_for
 
 
 @pytest.fixture(scope="module")

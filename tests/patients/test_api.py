@@ -6,7 +6,7 @@ import pytest
 
 from netcare.models import AuditEvent
 from patients.models import AdverseEvent, ImagingStudy, Patient, PerformanceStatus, TumourProfile
-from tests.api import (
+from tests.apiclient import (
     API,
     VALID_ADVERSE_EVENT,
     VALID_IMAGING,

@@ -6,7 +6,7 @@ import pytest
 
 from netcare.models import AuditEvent
 from referrals.models import Referral, ReferralNote, ReferralState
-from tests.api import (
+from tests.apiclient import (
     API,
     assert_uuid_references,
     client_for,

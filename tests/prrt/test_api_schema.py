@@ -7,7 +7,7 @@ import pytest
 import yaml
 from django.core.management import call_command
 
-from tests.api import API
+from tests.apiclient import API
 
 
 @pytest.fixture(scope="module")

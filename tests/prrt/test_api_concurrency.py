@@ -12,7 +12,7 @@ from django.db import connection
 from netcare.models import Role
 from prrt import services
 from prrt.models import CycleDecision, CycleState
-from tests.api import API, client_for
+from tests.apiclient import API, client_for
 from tests.factories import UserFactory
 from tests.prrt.builders import approved_course, enter_labs
 

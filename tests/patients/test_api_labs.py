@@ -7,7 +7,7 @@ import pytest
 
 from netcare.models import AuditEvent
 from patients.models import LabResult
-from tests.api import (
+from tests.apiclient import (
     API,
     VALID_LAB,
     assert_uuid_references,

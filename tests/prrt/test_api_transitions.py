@@ -22,7 +22,7 @@ from prrt.models import (
     TreatmentCourse,
 )
 from referrals.models import ReferralState
-from tests.api import API, client_for
+from tests.apiclient import API, client_for
 from tests.factories import ReferralFactory
 from tests.prrt.builders import approved_course, enter_labs
 

@@ -25,7 +25,8 @@ class TaskKind(models.TextChoices):
     POST_COURSE_LABS = "post_course_labs", "Post-course labs"
     SSTR_PET = "sstr_pet", "Post-treatment SSTR PET"
     LAR_MAINTENANCE = "lar_maintenance", "Octreotide LAR maintenance injection"
-    REFERRAL_FOLLOW_UP = "referral_follow_up", "Referral follow-up"
+    REFERRAL_FOLLOW_UP = "referral_follow_up", "Refer back with the course letter"
+    REBOOK_CYCLE = "rebook_cycle", "Rebook the withheld infusion"
 
 
 LAB_TASK_KINDS = (TaskKind.PRE_DOSE_LABS, TaskKind.POST_COURSE_LABS)
@@ -92,6 +93,13 @@ class CareTask(ConcurrentTransitionMixin, models.Model):
     done_at = models.DateTimeField(null=True, blank=True)
     done_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
                                 blank=True, related_name="+", help_text="Empty: NETcare itself.")
+    fulfilled_by = models.CharField(
+        max_length=120, blank=True,
+        help_text="The record that met the obligation, when NETcare closed the task "
+                  "(\"patients.LabResult:<id>\").")
+    appointment_at = models.DateTimeField(null=True, blank=True)
+    appointment_place = models.CharField(max_length=120, blank=True)
+    appointment_note = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -150,6 +158,74 @@ class CareTask(ConcurrentTransitionMixin, models.Model):
                 permission=_system_only)
     def reopen(self) -> None:
         pass
+
+
+class ContactLogEntry(models.Model):
+    """The navigator's record of a conversation: a call, a message or a visit, with whom and
+    what was said, optionally for one task (a radiation-safety check-in, a lab reminder)."""
+
+    class Kind(models.TextChoices):
+        CALL = "call", "Phone call"
+        MESSAGE = "message", "Message"
+        VISIT = "visit", "Visit"
+
+    class Party(models.TextChoices):
+        PATIENT = "patient", "Patient"
+        CARER = "carer", "Family member or carer"
+        REFERRING_ONCOLOGIST = "referring_oncologist", "Referring oncologist"
+        OTHER = "other", "Someone else"
+
+    external_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey("patients.Patient", on_delete=models.CASCADE,
+                                related_name="contacts")
+    task = models.ForeignKey("CareTask", on_delete=models.SET_NULL, null=True, blank=True,
+                             related_name="contacts")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    party = models.CharField("with whom", max_length=24, choices=Party.choices,
+                             default=Party.PATIENT)
+    occurred_at = models.DateTimeField()
+    summary = models.TextField()
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                    related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        verbose_name_plural = "contact log entries"
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} with {self.get_party_display().lower()}"
+
+
+class ReferralLetter(models.Model):
+    """The letter that refers a patient back after the course: drafted by NETcare from the
+    record, edited and sent by the specialist or navigator."""
+
+    class State(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SENT = "sent", "Sent"
+
+    external_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    course = models.OneToOneField("prrt.TreatmentCourse", on_delete=models.CASCADE,
+                                  related_name="letter")
+    patient = models.ForeignKey("patients.Patient", on_delete=models.CASCADE,
+                                related_name="letters")
+    state = models.CharField(max_length=8, choices=State.choices, default=State.DRAFT)
+    body = models.TextField()
+    drafted_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
+                                blank=True, related_name="+")
+
+    class Meta:
+        constraints = [models.CheckConstraint(
+            condition=~models.Q(state="sent") | models.Q(sent_at__isnull=False,
+                                                          sent_by__isnull=False),
+            name="referralletter_sent_has_sender")]
+
+    def __str__(self) -> str:
+        return f"Course letter ({self.get_state_display().lower()})"
 
 
 class CareTaskEvent(models.Model):

@@ -84,6 +84,21 @@ class PatientRecordChanged(Event):
     what: str
 
 
+@dataclass(frozen=True)
+class SSAInjectionRecorded(Event):
+    patient_id: int
+    injection_id: int
+
+
+@dataclass(frozen=True)
+class ContactLogged(Event):
+    """A call, message or visit in the navigator's contact log (optionally for one task)."""
+
+    patient_id: int
+    entry_id: int
+    task_id: int | None
+
+
 # --- workflows ---------------------------------------------------------------------------------
 
 
@@ -134,6 +149,31 @@ class CycleAdministered(Event):
     course_id: int
     cycle_id: int
     administration_id: int
+
+
+@dataclass(frozen=True)
+class CycleBooked(Event):
+    """An infusion was booked or rebooked: the plan moves with it."""
+
+    course_id: int
+    cycle_id: int
+
+
+@dataclass(frozen=True)
+class InstructionsGiven(Event):
+    """The radiation-safety instructions were given in writing (printed, emailed, ticked)."""
+
+    course_id: int
+    cycle_id: int
+    how: str
+
+
+@dataclass(frozen=True)
+class LetterSent(Event):
+    """The course letter referring the patient back was sent."""
+
+    course_id: int
+    letter_id: int
 
 
 # --- the bus -----------------------------------------------------------------------------------

@@ -139,7 +139,18 @@ class Cycle(ConcurrentTransitionMixin, models.Model):
     state = FSMField(default=CycleState.PLANNED, choices=CycleState.choices, protected=True,
                      db_index=True)
     due_date = models.DateField(help_text="Previous dose + 56 days (cycle 1: planned date).")
-    planned_date = models.DateField(help_text="When the infusion is booked.")
+    planned_date = models.DateField(
+        help_text="The infusion day as the plan has it: the booked day once booked, else 56 days "
+                  "after the dose (given or planned) before it. Kept by the plan sync.")
+    booked_date = models.DateField(null=True, blank=True,
+                                   help_text="The booked infusion appointment, when booked.")
+    booked_time = models.TimeField(null=True, blank=True)
+    booked_place = models.CharField(max_length=120, blank=True)
+    booked_reason = models.TextField(blank=True, help_text="Why it was booked or rebooked so.")
+    booked_outside_interval = models.BooleanField(
+        default=False, help_text="Booked outside 49-63 days after the previous dose, with a "
+                                 "reason.")
+    booked_at = models.DateTimeField(null=True, blank=True)
     approved_activity_gbq = models.DecimalField(max_digits=4, decimal_places=2, null=True,
                                                 blank=True)
     missing = models.JSONField(default=list, blank=True,
@@ -250,6 +261,8 @@ class Administration(models.Model):
     infusion_reaction_grade = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)])
     reaction_is_hypersensitivity = models.BooleanField(default=False)
+    precautions_given = models.BooleanField(
+        "radiation-safety precautions given in writing", default=False)
     warnings = models.JSONField(default=list, blank=True)
     notes = models.TextField(blank=True)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
@@ -282,13 +295,20 @@ class CourseEvent(models.Model):
 
 
 class SSAInjection(models.Model):
-    """A somatostatin analogue injection given outside an infusion day (maintenance LAR)."""
+    """A somatostatin analogue injection given outside an infusion day (maintenance LAR, or an
+    injection before the course), entered by the centre or the referring oncologist."""
+
+    LONG_ACTING = ("octreotide_lar", "lanreotide")
 
     external_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="ssa_injections")
     agent = models.CharField(max_length=16, choices=Patient.SSA.choices)
     given_at = models.DateTimeField()
     dose_mg = models.DecimalField(max_digits=6, decimal_places=1, null=True, blank=True)
+    given_by = models.CharField(max_length=120, blank=True,
+                                help_text="Who gave it (name or service).")
+    place = models.CharField(max_length=120, blank=True, help_text="Where it was given.")
+    recorded_at = models.DateTimeField(auto_now_add=True, null=True)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                     related_name="+")
 

@@ -9,4 +9,6 @@ urlpatterns = [
     path("<uuid:external_id>/", views.patient_detail, name="detail"),
     path("<uuid:external_id>/labs/", views.lab_panel_add, name="labs-add"),
     path("<uuid:external_id>/adverse-events/", views.adverse_event_add, name="adverse-event-add"),
+    path("<uuid:external_id>/contacts/", views.contact_add, name="contact-add"),
+    path("<uuid:external_id>/ssa-injections/", views.ssa_injection_add, name="ssa-injection-add"),
 ]

@@ -14,27 +14,31 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import transaction
 
 import rules
-from coordinators.models import LAB_TASK_KINDS, CareTask, OwnerParty, TaskKind, TaskState
+from coordinators.fulfilment import fulfil_met_tasks
+from coordinators.models import (
+    LAB_TASK_KINDS,
+    CareTask,
+    OwnerParty,
+    ReferralLetter,
+    TaskKind,
+    TaskState,
+)
 from coordinators.reminders import reminders_sync
-from coordinators.services import task_cancel_by_plan, task_fulfil, task_reopen_by_plan
-from netcare.clock import centre_today, local_date
-from prrt import clinical
+from coordinators.services import task_cancel_by_plan, task_reopen_by_plan
+from netcare.clock import centre_today
 from prrt.models import (
-    Administration,
     CourseState,
     CycleDecision,
     CycleState,
     Responsible,
     TreatmentCourse,
 )
+from prrt.schedule import PLANNED_COURSE_STATES, course_plan_events, cycle_dates_sync, recheck_day
 from prrt.services import prrt_sweep
 
-PLANNED_COURSE_STATES = (CourseState.APPROVED, CourseState.ACTIVE, CourseState.COMPLETED,
-                         CourseState.DISCONTINUED)
 _EVENT_TASK = {
     rules.EventKind.SSA_WASHOUT: TaskKind.SSA_WASHOUT_CHECK,
     rules.EventKind.PRE_DOSE_LABS: TaskKind.PRE_DOSE_LABS,
@@ -46,8 +50,19 @@ _EVENT_TASK = {
     rules.EventKind.LAR_MAINTENANCE: TaskKind.LAR_MAINTENANCE,
 }
 _SEQUENCED = (TaskKind.IMAGING, TaskKind.LAR_MAINTENANCE)
-_REFERRAL_FOLLOW_UP_AFTER_LABS_DAYS = 7
-_REFERRAL_FOLLOW_UP_SLACK_DAYS = 14
+_REFER_BACK_DUE_DAYS = 7  # after the last precaution window
+_REFER_BACK_SLACK_DAYS = 14
+_REBOOK_SLACK_DAYS = 7
+
+
+@dataclass(frozen=True)
+class Rebook:
+    """A withheld cycle waiting to be rebooked: the navigator's task from its recheck day."""
+
+    cycle: int
+    sequence: int  # the withhold episode of this cycle, from 1
+    recheck: dt.date
+    note: str
 
 
 @dataclass(frozen=True)
@@ -85,67 +100,15 @@ def _days(day: dt.date, days: int) -> dt.date:
     return day + dt.timedelta(days=days)
 
 
-def course_plan_events(course: TreatmentCourse) -> tuple[rules.PlanEvent, ...]:
-    """The course's plan as the rules compute it from the doses given, the booked date of the next
-    cycle and any withhold; empty when the course has no plan (not approved, or ended before a
-    dose was given).
-
-    The rules plan a cycle 56 days after the previous dose. When the next cycle is booked for
-    another day, or is withheld (expected ``NETCARE_WITHHELD_RECHECK_DAYS`` after the latest
-    decision to withhold it), the plan is computed as if it were given on that day, so every
-    dependent obligation (washout, labs, LAR, precautions, later cycles, follow-up) moves with it.
-    """
-    if course.state not in PLANNED_COURSE_STATES:
-        return ()
-    config = clinical.rules_config(course.centre)
-    doses = list(clinical.course_history(course).doses)
-    if course.state in (CourseState.COMPLETED, CourseState.DISCONTINUED):
-        if not doses:
-            return ()
-        return rules.course_plan(doses[0].date, doses, config, course_ended=True)
-    number = len(doses) + 1
-    if number > config.max_cycles:
-        return rules.course_plan(doses[0].date, doses, config)
-    following = course.cycles.filter(number=number).first()
-    if following is None or following.state == CycleState.CANCELLED:
-        if not doses:
-            return ()
-        return rules.course_plan(doses[0].date, doses, config, course_ended=True)
-    expected = following.planned_date
-    if doses:
-        expected = max(expected, _days(doses[-1].date, config.cycle_window_early_days))
-    if following.state == CycleState.WITHHELD:
-        withheld = (following.decisions.filter(decision=CycleDecision.Decision.WITHHOLD)
-                    .order_by("-decided_at").first())
-        if withheld is not None:
-            decided_on = local_date(withheld.decided_at, course.centre)
-            expected = max(expected, _days(decided_on, settings.NETCARE_WITHHELD_RECHECK_DAYS))
-    if not doses:
-        return rules.course_plan(expected, (), config)
-    if expected == _days(doses[-1].date, config.cycle_interval_days):
-        return rules.course_plan(doses[0].date, doses, config)
-    booked = rules.Dose(cycle=number, date=expected, activity_gbq=config.full_activity_gbq)
-    events = rules.course_plan(doses[0].date, [*doses, booked], config)
-    return tuple(_booked_as_planned(event, number, expected) for event in events)
+FOLLOW_UP_KINDS = (TaskKind.POST_COURSE_LABS, TaskKind.LAR_MAINTENANCE, TaskKind.IMAGING,
+                   TaskKind.SSTR_PET)
 
 
-def _booked_as_planned(event: rules.PlanEvent, number: int,
-                       booked: dt.date) -> rules.PlanEvent:
-    """Events computed from a booked (not given) cycle rest on a plan date, not a dose."""
-    if event.basis != rules.Basis.ACTUAL:
-        return event
-    if event.cycle is not None and event.cycle < number:
-        return event
-    if event.cycle is None and event.kind == rules.EventKind.IMAGING and event.due <= booked:
-        return event
-    note = event.note
-    if event.kind == rules.EventKind.INFUSION and event.cycle == number:
-        note = (f"Cycle {number}: booked for {booked:%d %b %Y}; the dose is decided before the "
-                "infusion (antiemetic, amino acids, observation as for every cycle).")
-    return dataclasses.replace(event, basis=rules.Basis.PLANNED, note=note)
-
-
-def _owner(kind: str, course: TreatmentCourse) -> str:
+def _owner(kind: str, course: TreatmentCourse, *, referred_back: bool = False) -> str:
+    """Who holds a task: the responsibility agreement of the course; once the course letter has
+    referred the patient back, the follow-up is the referring practice's."""
+    if referred_back and kind in FOLLOW_UP_KINDS:
+        return OwnerParty.PRACTICE
     agreed = {
         TaskKind.PRE_DOSE_LABS: course.labs_drawn_by,
         TaskKind.POST_COURSE_LABS: course.labs_drawn_by,
@@ -179,14 +142,16 @@ def move_out_of_precaution_windows(
     return dataclasses.replace(task, earliest=earliest, due=due, latest=latest)
 
 
-def plan_tasks(events: Sequence[rules.PlanEvent], *, course: TreatmentCourse) -> list[PlannedTask]:
+def plan_tasks(events: Sequence[rules.PlanEvent], *, course: TreatmentCourse,
+               rebooks: Sequence[Rebook] = (), referred_back: bool = False) -> list[PlannedTask]:
     """The CareTasks a plan asks for (pure: no database).
 
     One task per plan event, except: the precaution window becomes a radiation-safety education
     task on the infusion day and a check-in task from day 1 (due day 2, by the window's last day);
-    the no-routine-bloods window moves lab tasks out of it; and the referral follow-up (the course
-    summary and post-course labs to the referring oncologist) is due a week after the post-course
-    labs.
+    the no-routine-bloods window moves lab tasks out of it; once every infusion is given (or the
+    course ended) the referral back with the course letter is due a week after the last
+    precaution window; and a withheld cycle waiting to be rebooked has a rebooking task from its
+    recheck day.
     """
     windows = [(e.cycle, e.due, e.latest) for e in events
                if e.kind == rules.EventKind.NO_ROUTINE_BLOODS]
@@ -200,7 +165,7 @@ def plan_tasks(events: Sequence[rules.PlanEvent], *, course: TreatmentCourse) ->
             number = sequence[kind] = sequence.get(kind, 0) + 1
         task = PlannedTask(kind=kind, cycle=cycle or 0, sequence=number, earliest=earliest,
                            due=due, latest=latest, basis=str(basis), note=note,
-                           owner_party=_owner(kind, course))
+                           owner_party=_owner(kind, course, referred_back=referred_back))
         if kind in LAB_TASK_KINDS:
             task = move_out_of_precaution_windows(task, windows)
         planned.append(task)
@@ -219,12 +184,22 @@ def plan_tasks(events: Sequence[rules.PlanEvent], *, course: TreatmentCourse) ->
                     min(_days(day, 2), end), end, basis,
                     f"Check in with the patient during the precaution window (until "
                     f"{end:%d %b %Y}): precautions understood and followed, symptoms, questions.")
-        if event.kind == rules.EventKind.POST_COURSE_LABS:
-            due = _days(event.due, _REFERRAL_FOLLOW_UP_AFTER_LABS_DAYS)
-            add(TaskKind.REFERRAL_FOLLOW_UP, None, event.due, due,
-                _days(due, _REFERRAL_FOLLOW_UP_SLACK_DAYS), basis,
-                "Send the course summary and the post-course labs to the referring oncologist "
-                "and confirm the follow-up: LAR maintenance, CT/MRI every 3 months, SSTR PET.")
+    infusions = [e for e in events if e.kind == rules.EventKind.INFUSION]
+    if infusions and all(e.basis == rules.Basis.ACTUAL for e in infusions):
+        last = infusions[-1]
+        window_end = max((e.latest for e in events if e.cycle == last.cycle
+                          and e.kind == rules.EventKind.RADIATION_PRECAUTIONS), default=last.due)
+        earliest = _days(window_end, 1)
+        due = _days(window_end, _REFER_BACK_DUE_DAYS)
+        add(TaskKind.REFERRAL_FOLLOW_UP, None, earliest, due, _days(due, _REFER_BACK_SLACK_DAYS),
+            str(last.basis),
+            "Refer the patient back: send the course letter (doses, withholds, adverse events, "
+            "the follow-up plan with its dates and owners) to the referring oncologist.")
+    planned.extend(PlannedTask(
+        kind=TaskKind.REBOOK_CYCLE, cycle=rebook.cycle, sequence=rebook.sequence,
+        earliest=rebook.recheck, due=rebook.recheck,
+        latest=_days(rebook.recheck, _REBOOK_SLACK_DAYS), basis=str(rules.Basis.PLANNED),
+        note=rebook.note, owner_party=OwnerParty.CENTRE) for rebook in rebooks)
     planned.sort(key=lambda t: (t.due, t.kind, t.cycle, t.sequence))
     return planned
 
@@ -243,7 +218,12 @@ def plan_sync(*, course: TreatmentCourse, today: dt.date | None = None) -> PlanS
         course = (TreatmentCourse.objects.select_for_update(of=("self",))
                   .select_related("centre", "patient").get(pk=course.pk))
         today = today or centre_today(course.centre)
-        planned = plan_tasks(course_plan_events(course), course=course)
+        events = course_plan_events(course)
+        cycle_dates_sync(course, events)
+        referred_back = ReferralLetter.objects.filter(
+            course=course, state=ReferralLetter.State.SENT).exists()
+        planned = plan_tasks(events, course=course, rebooks=rebooks_for(course),
+                             referred_back=referred_back)
         existing = {(t.kind, t.cycle, t.sequence): t for t in
                     CareTask.objects.select_for_update().filter(course=course)}
         wanted = {p.key: p for p in planned}
@@ -272,7 +252,7 @@ def plan_sync(*, course: TreatmentCourse, today: dt.date | None = None) -> PlanS
             if key not in wanted and task.state == TaskState.OPEN:
                 task_cancel_by_plan(task=task, reason=reason)
                 result.cancelled += 1
-        result.completed = _complete_from_records(course)
+        result.completed = fulfil_met_tasks(course)
         counts = reminders_sync(course, today=today)
         result.reminders_created, result.reminders_moved, result.reminders_cancelled = counts
     return result
@@ -300,26 +280,27 @@ def _cancel_reason(course: TreatmentCourse) -> str:
     return "No longer needed after re-planning."
 
 
-def _complete_from_records(course: TreatmentCourse) -> int:
-    """Infusions and LAR injections recorded on the infusion day close their tasks."""
-    done = 0
-    administrations = Administration.objects.filter(cycle__course=course).select_related("cycle")
-    for administration in administrations:
-        records = [(TaskKind.INFUSION, administration.administered_at,
-                    f"{administration.activity_gbq} GBq")]
-        if administration.lar_injected_at is not None:
-            records.append((TaskKind.LAR_INJECTION, administration.lar_injected_at,
-                            "Octreotide LAR 30 mg"))
-        for kind, at, value in records:
-            task = CareTask.objects.filter(course=course, kind=kind,
-                                           cycle=administration.cycle.number,
-                                           state=TaskState.OPEN).first()
-            if task is None:
-                continue
-            task_fulfil(task=task, done_at=at, value=value,
-                        reason="Recorded on the infusion day.")
-            done += 1
-    return done
+def rebooks_for(course: TreatmentCourse) -> list[Rebook]:
+    """The withheld cycles of a running course, each with its recheck day: the navigator rebooks
+    the infusion (the booking closes the task)."""
+    if course.state not in (CourseState.APPROVED, CourseState.ACTIVE):
+        return []
+    rebooks = []
+    for cycle in course.cycles.filter(state=CycleState.WITHHELD).prefetch_related("decisions"):
+        withholds = sorted((d for d in cycle.decisions.all()
+                            if d.decision == CycleDecision.Decision.WITHHOLD),
+                           key=lambda d: (d.decided_at, d.pk))
+        if not withholds:
+            continue
+        latest = withholds[-1]
+        recheck = recheck_day(cycle, latest)
+        categories = ", ".join(latest.categories) or "toxicity"
+        rebooks.append(Rebook(
+            cycle=cycle.number, sequence=len(withholds), recheck=recheck,
+            note=f"Cycle {cycle.number} was withheld ({categories}): repeat the labs and rebook "
+                 f"the infusion (recheck from {recheck:%d %b %Y}; a delay of 16 weeks or more "
+                 "ends the course)."))
+    return rebooks
 
 
 def plans_refresh(*, today: dt.date | None = None) -> int:

@@ -73,10 +73,12 @@ def _record_change(*, actor, task: CareTask, name: str, before: dict, reason: st
 # --- what NETcare does by itself ------------------------------------------------------------
 
 
-def task_fulfil(*, task: CareTask, done_at: dt.datetime, value: str, reason: str) -> CareTask:
-    """NETcare marks an open task done because the record shows its obligation met."""
+def task_fulfil(*, task: CareTask, done_at: dt.datetime, value: str, reason: str,
+                record: str = "") -> CareTask:
+    """NETcare marks an open task done because the record shows its obligation met; `record`
+    links the record that met it ("app.Model:<external id>")."""
     def apply(obj: CareTask) -> None:
-        obj.done_at, obj.done_by, obj.value = done_at, None, value
+        obj.done_at, obj.done_by, obj.value, obj.fulfilled_by = done_at, None, value, record
 
     return task_transition(task=task, name="complete", actor=None, reason=reason,
                            after_apply=apply)
@@ -188,5 +190,31 @@ def task_snooze(*, actor, task: CareTask, until: dt.date, reason: str) -> CareTa
         locked.snoozed_until, locked.reason = until, reason
         locked.save(update_fields=["snoozed_until", "reason", "updated_at"])
         _record_change(actor=actor, task=locked, name="snooze", before=before, reason=reason)
+        reminders_sync(locked.course, today=centre_today(locked.course.centre))
+    return locked
+
+
+def task_set_appointment(*, actor, task: CareTask, at: dt.datetime | None, place: str = "",
+                         note: str = "") -> CareTask:
+    """Record when and where an open task is met (a lab draw booked at the practice, a scan
+    slot), with a note; `at` None clears the appointment. The task's dates do not change; the
+    change is recorded like a reassignment and the course's reminders are re-synced."""
+    place, note = (place or "").strip(), (note or "").strip()
+    if at is not None and timezone.is_naive(at):
+        raise TransitionInvalid("Give the time with its time zone.", field="appointment_at")
+    if at is None:
+        place = note = ""
+    if len(place) > CareTask._meta.get_field("appointment_place").max_length:  # noqa: SLF001
+        raise TransitionInvalid("The place is too long.", field="appointment_place")
+    if len(note) > CareTask._meta.get_field("appointment_note").max_length:  # noqa: SLF001
+        raise TransitionInvalid("The note is too long.", field="appointment_note")
+    with transaction.atomic():
+        locked = _locked_open_task(actor, task)
+        before = audit.snapshot(locked, ["appointment_at", "appointment_place",
+                                         "appointment_note"])
+        locked.appointment_at, locked.appointment_place, locked.appointment_note = at, place, note
+        locked.save(update_fields=["appointment_at", "appointment_place", "appointment_note",
+                                   "updated_at"])
+        _record_change(actor=actor, task=locked, name="appointment", before=before, reason=note)
         reminders_sync(locked.course, today=centre_today(locked.course.centre))
     return locked

@@ -4,8 +4,10 @@ records of a patient or a referral are nested under it."""
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from coordinators import api as coordinators_api
 from patients import api as patients_api
 from prrt import api as prrt_api
+from prrt.api.injections import SSAInjectionViewSet
 from referrals import api as referrals_api
 
 router = SimpleRouter(use_regex_path=False)
@@ -27,6 +29,8 @@ router.register("courses", prrt_api.CourseViewSet, basename="course")
 router.register("cycles", prrt_api.CycleViewSet, basename="cycle")
 router.register("cycles/<uuid:cycle_id>/decisions", prrt_api.CycleDecisionViewSet,
                 basename="cycle-decisions")
+router.register("ssa-injections", SSAInjectionViewSet, basename="ssa-injection")
+router.register("care-tasks", coordinators_api.CareTaskViewSet, basename="care-task")
 
 urlpatterns = [
     path("patients/<uuid:patient_id>/tumour/",

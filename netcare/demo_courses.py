@@ -7,6 +7,9 @@ import datetime as dt
 import zoneinfo
 from decimal import Decimal
 
+from django.utils import timezone
+
+from coordinators.letters import letter_prepare, letter_send
 from netcare.models import User
 from patients.models import Patient
 from patients.services import imaging_add, lab_result_add
@@ -108,12 +111,19 @@ def seed_demo_courses(today: dt.date) -> list[str]:
         run.labs(due - dt.timedelta(days=2), platelets=("71", "10^9/L"))
         run.decide(2, due - dt.timedelta(days=1), "withhold", categories=["thrombocytopenia"])
         later = due + dt.timedelta(days=14)
+        # The navigator rebooked cycle 2 two weeks later. The demo's history lies in the past,
+        # where the booking service (rightly) books nothing: the booking is written as it was.
+        Cycle.objects.filter(pk=run.cycle(2).pk).update(booked_date=later,
+                                                       booked_at=timezone.now())
         run.labs(later - dt.timedelta(days=1), platelets=("104", "10^9/L"))
         run.decide(2, later, "approve", "3.7")
         run.give(2, later, "3.7")
         run.full_cycle(3)
         run.full_cycle(4)
-        created.append("completed course with a reduced dose")
+        run.course.refresh_from_db()
+        letter_prepare(actor=navigator, course=run.course)
+        letter_send(actor=specialist, course=run.course)
+        created.append("completed course with a reduced dose, referred back")
     if "Jessop" in todo:  # discontinued: grade 3 hypersensitivity during cycle 2
         run = _start(patients["Jessop"], today - dt.timedelta(days=120), specialist, navigator,
                      today=today)
@@ -122,6 +132,9 @@ def seed_demo_courses(today: dt.date) -> list[str]:
         run.labs(day - dt.timedelta(days=2))
         run.decide(2, day - dt.timedelta(days=1), "approve", "7.4")
         run.give(2, day, "7.4", infusion_reaction_grade=3, reaction_is_hypersensitivity=True)
+        run.course.refresh_from_db()
+        letter_prepare(actor=navigator, course=run.course)
+        letter_send(actor=specialist, course=run.course)
         referral = patients["Jessop"].referrals.get()
         referral_transition(referral=referral, name="close",
                             actor=referral.referring_oncologist)

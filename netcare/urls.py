@@ -24,6 +24,7 @@ urlpatterns = [
     path("patients/", include("coordinators.patient_urls")),
     path("referrals/", include("referrals.urls")),
     path("prrt/", include("prrt.urls")),
+    path("letters/", include("coordinators.letter_urls")),
     path("", include("coordinators.urls")),
     path("api/v1/", include("netcare.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

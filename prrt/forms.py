@@ -75,4 +75,7 @@ class AdministrationForm(forms.Form):
         choices=[("", "None"), *[(str(g), f"Grade {g}") for g in range(1, 6)]])
     reaction_is_hypersensitivity = forms.BooleanField(
         label="The reaction is hypersensitivity (anaphylaxis)", required=False)
+    precautions_given = forms.BooleanField(
+        label="Radiation-safety precautions given to the patient in writing", required=False,
+        help_text="Closes the radiation-safety education task of this cycle.")
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))

@@ -9,12 +9,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
 import rules
+from netcare import audit, events
 from netcare.clock import local_date
+from netcare.models import Role
 from prrt import clinical
 from prrt.models import Cycle
+from prrt.schedule import course_plan_events
 
 PRECAUTIONS = (
     "Sleep in a separate bed.",
@@ -64,9 +68,7 @@ def instructions_for(cycle: Cycle, *, today: dt.date) -> Instructions:
     administration = cycle.administration if hasattr(cycle, "administration") else None
     day = (local_date(administration.administered_at, course.centre)
            if administration else cycle.planned_date)
-    history = clinical.course_history(course)
-    plan = rules.course_plan(course.planned_first_dose, tuple(history.doses), config,
-                             course_ended=course.state in ("completed", "discontinued"))
+    plan = course_plan_events(course)  # the same plan as the care tasks and every page
     upcoming = [event for event in plan if event.kind in APPOINTMENT_KINDS and event.due > day]
     return Instructions(cycle=cycle, infusion_day=day,
                         until=day + dt.timedelta(days=config.precaution_days),
@@ -79,6 +81,7 @@ def instructions_html(instructions: Instructions) -> str:
 
 
 def instructions_pdf(instructions: Instructions) -> bytes:
+    # WeasyPrint loads Pango and fonts: only when a PDF is asked for, not at every start.
     from weasyprint import HTML
 
     return HTML(string=instructions_html(instructions)).write_pdf()
@@ -86,11 +89,8 @@ def instructions_pdf(instructions: Instructions) -> bytes:
 
 def instructions_email(*, actor, cycle: Cycle, today: dt.date) -> bool:
     """Email the instructions to the patient, if they agreed to it and gave an address.
-    Returns whether it was sent; the sending is audited as an export."""
-    from django.core.mail import EmailMultiAlternatives
-
-    from netcare import audit
-
+    Returns whether it was sent; the sending is audited as an export and closes the cycle's
+    radiation-safety education task."""
     patient = cycle.course.patient
     if not (patient.reminder_consent and patient.email):
         return False
@@ -104,6 +104,15 @@ def instructions_email(*, actor, cycle: Cycle, today: dt.date) -> bool:
     message.attach(f"radiation-safety-cycle-{cycle.number}.pdf", instructions_pdf(instructions),
                    "application/pdf")
     message.send()
-    audit.record_export(actor=actor, obj=patient,
-                        note=f"radiation-safety instructions emailed, cycle {cycle.number}")
+    instructions_given(actor=actor, cycle=cycle, how="emailed")
     return True
+
+
+def instructions_given(*, actor, cycle: Cycle, how: str) -> None:
+    """The written precautions left the centre ("printed", "emailed"): audited as an export of
+    the patient's record; when the centre's team gave them, the education task is met."""
+    audit.record_export(actor=actor, obj=cycle.course.patient,
+                        note=f"radiation-safety instructions {how}, cycle {cycle.number}")
+    if actor.role in (Role.NAVIGATOR, Role.SPECIALIST):
+        events.publish(events.InstructionsGiven(course_id=cycle.course_id, cycle_id=cycle.pk,
+                                                how=how))

@@ -15,6 +15,7 @@ from netcare.clock import local_date
 from patients.models import ImagingStudy, LabResult
 from prrt import clinical
 from prrt.models import CycleState, SSAInjection, TreatmentCourse
+from prrt.schedule import course_plan_events
 
 WIDTH = 960
 LEFT = 120
@@ -65,8 +66,7 @@ def journey_for(course: TreatmentCourse, *, today: dt.date,
     centre = course.centre
     config = clinical.rules_config(centre)
     history = clinical.course_history(course)
-    plan = rules.course_plan(course.planned_first_dose, tuple(history.doses), config,
-                             course_ended=course.state in ("completed", "discontinued"))
+    plan = course_plan_events(course)  # the one plan: doses given, bookings, withholds
     marks: list[Mark] = []
     given = {dose.cycle for dose in history.doses}
     for dose in history.doses:

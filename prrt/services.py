@@ -17,7 +17,6 @@ import rules
 from netcare import audit, events
 from netcare.clock import centre_today, local_date
 from netcare.models import Role
-from netcare.numbers import plain
 from netcare.workflow import (
     Step,
     TransitionConflict,
@@ -40,7 +39,8 @@ from prrt.models import (
     CycleState,
     TreatmentCourse,
 )
-from referrals.models import Referral, ReferralState
+from prrt.schedule import cycle_dates_sync
+from referrals.models import ReferralState
 from referrals.services import referral_transition
 
 FULL = Decimal("7.4")
@@ -168,6 +168,8 @@ def course_decide_eligibility(*, actor, course: TreatmentCourse, approve: bool, 
 def cycle_refresh(*, cycle: Cycle, today: dt.date) -> Cycle:
     """Recompute readiness; move planned/withheld -> ready or ready -> planned accordingly."""
     cycle = Cycle.objects.select_related("course__centre", "course__patient").get(pk=cycle.pk)
+    if cycle_dates_sync(cycle.course):  # readiness reads the plan's infusion day
+        cycle.refresh_from_db(fields=["planned_date", "due_date"])
     result = clinical.readiness(cycle, today=today)
     if cycle.missing != result.missing + result.warnings:
         Cycle.objects.filter(pk=cycle.pk).update(missing=result.missing + result.warnings)
@@ -197,9 +199,10 @@ def course_refresh(*, course: TreatmentCourse, today: dt.date | None = None) -> 
     course.refresh_from_db()
     if course.state == CourseState.ACTIVE and not course.cycles.filter(
             state__in=[*OPEN_CYCLE_STATES, CycleState.ADMINISTERED]).exists():
+        # NETcare completes the course; the referral back is a person's act, with the course
+        # letter (coordinators.letters), prompted by the plan's "refer back" task.
         _course_step(course, Step("complete", "complete the course"), None,
                      "All cycles are complete.")
-        _refer_back(course, actor=None)
 
 
 def prrt_sweep(*, today: dt.date | None = None) -> int:
@@ -212,23 +215,6 @@ def prrt_sweep(*, today: dt.date | None = None) -> int:
         course_refresh(course=course, today=today)
         count += 1
     return count
-
-
-def _refer_back(course: TreatmentCourse, *, actor) -> None:
-    """Send the patient back to the referring oncologist with a summary of the course; `actor`
-    None is NETcare itself (the course ended by itself)."""
-    history = clinical.course_history(course)
-    lines = [f"PRRT course {course.get_state_display().lower()}."]
-    lines += [f"Cycle {d.cycle}: {plain(d.activity_gbq)} GBq on {d.date:%d %b %Y}."
-              for d in history.doses]
-    lines.append(f"Cumulative activity {plain(history.cumulative_activity_gbq)} GBq.")
-    if course.ended_reason:
-        lines.append(f"Reason: {course.ended_reason}")
-    summary = "\n".join(lines)
-    referral = Referral.objects.get(pk=course.referral_id)
-    if referral.state != ReferralState.IN_TREATMENT:
-        return
-    referral_transition(referral=referral, name="refer_back", actor=actor, reason=summary)
 
 
 # --- the specialist's decision ----------------------------------------------------------------
@@ -322,6 +308,8 @@ def cycle_decide(*, actor, cycle: Cycle, decision: str, today: dt.date,
             TreatmentCourse.objects.filter(pk=locked.course_id).update(
                 baseline=clinical.baseline_snapshot(locked.course, recommendation.labs, today))
         audit.record_create(actor=actor, obj=record)
+        if decision == CycleDecision.Decision.WITHHOLD:
+            cycle_dates_sync(locked.course)  # the cycle now waits for its recheck day
         events.publish(events.CycleDecided(course_id=locked.course_id, cycle_id=locked.pk,
                                            decision_id=record.pk, decision=decision))
     return record
@@ -329,7 +317,8 @@ def cycle_decide(*, actor, cycle: Cycle, decision: str, today: dt.date,
 
 def course_discontinue(*, actor, course: TreatmentCourse, reason: str,
                        step_name: str = "discontinue") -> TreatmentCourse:
-    """End the course early: open cycles are cancelled and the patient is referred back."""
+    """End the course early: open cycles are cancelled; the plan then asks for the referral back
+    with the course letter."""
     def apply(obj: TreatmentCourse) -> None:
         obj.ended_reason = reason
         obj.ended_at = timezone.now()
@@ -341,7 +330,6 @@ def course_discontinue(*, actor, course: TreatmentCourse, reason: str,
         for cycle in course.cycles.filter(state__in=OPEN_CYCLE_STATES):
             _cycle_step(cycle, Step("cancel", "cancel the cycle"), None,
                         "The course was discontinued.")
-        _refer_back(course, actor=actor)
     return course
 
 
@@ -353,7 +341,7 @@ def cycle_administer(*, actor, cycle: Cycle, administered_at: dt.datetime,
                      lar_injected_at: dt.datetime | None = None, amino_acids_given: bool = True,
                      antiemetic_given: bool = True, infusion_reaction_grade: int | None = None,
                      reaction_is_hypersensitivity: bool = False, notes: str = "",
-                     ) -> Administration:
+                     precautions_given: bool = False) -> Administration:
     """Record what was given. A grade 3-4 hypersensitivity reaction discontinues the course."""
     if administered_at.tzinfo is None:
         raise TransitionInvalid("Give the infusion time with its time zone.",
@@ -388,18 +376,15 @@ def cycle_administer(*, actor, cycle: Cycle, administered_at: dt.datetime,
             lar_injected_at=lar_injected_at, amino_acids_given=amino_acids_given,
             antiemetic_given=antiemetic_given, no_short_acting_ssa_24h=True,
             infusion_reaction_grade=infusion_reaction_grade,
-            reaction_is_hypersensitivity=reaction_is_hypersensitivity, warnings=warnings,
+            reaction_is_hypersensitivity=reaction_is_hypersensitivity,
+            precautions_given=precautions_given, warnings=warnings,
             notes=notes, recorded_by=actor)
         audit.record_create(actor=actor, obj=administration)
         course = locked.course
         if course.state == CourseState.APPROVED:
             course = _course_step(course, Step("activate", "start the course"), actor)
-        config = clinical.rules_config(course.centre)
         given = local_date(administered_at, course.centre)
-        following = course.cycles.filter(number=locked.number + 1).first()
-        if following is not None and following.state in OPEN_CYCLE_STATES:
-            due = given + dt.timedelta(days=config.cycle_interval_days)
-            Cycle.objects.filter(pk=following.pk).update(due_date=due, planned_date=due)
+        cycle_dates_sync(course)  # the later cycles move with this dose, in this transaction
         if reaction_is_hypersensitivity and (infusion_reaction_grade or 0) >= 3:
             adverse_event_report(actor=actor, patient=course.patient,
                                  term="Anaphylaxis / hypersensitivity reaction",

@@ -16,7 +16,12 @@ from netcare.workflow import TransitionError
 from patients.records import eligibility_for
 from prrt import clinical, selectors, services
 from prrt.forms import AdministrationForm, CycleDecisionForm, EligibilityForm, OpenCourseForm
-from prrt.instructions import instructions_email, instructions_for, instructions_pdf
+from prrt.instructions import (
+    instructions_email,
+    instructions_for,
+    instructions_given,
+    instructions_pdf,
+)
 from prrt.models import CycleState
 from referrals.selectors import referral_for
 
@@ -204,8 +209,7 @@ def cycle_instructions_pdf(request: HttpRequest, external_id) -> HttpResponse:
     cycle = selectors.cycle_for(request.user, external_id)
     instructions = instructions_for(cycle, today=centre_today(cycle.course.centre))
     pdf = instructions_pdf(instructions)
-    audit.record_export(actor=request.user, obj=cycle.course.patient,
-                        note=f"radiation-safety instructions PDF, cycle {cycle.number}")
+    instructions_given(actor=request.user, cycle=cycle, how="printed")
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = (
         f'inline; filename="radiation-safety-cycle-{cycle.number}.pdf"')

@@ -10,7 +10,8 @@ date when it is still planned, so a delayed cycle moves everything after it. Eve
   allowed (28 days); ``earliest`` equals ``due``.
 - ``pre_dose_labs``: within 14 days before the dose, aimed 7 days before it, never inside the
   previous infusion's precaution window; the day of the dose itself (before the infusion) is fine.
-- ``infusion``: the dose; an actual dose has one date, a planned one its 49–63 day window.
+- ``infusion``: the dose; an actual dose has one date, a booked one its booked date, a planned one
+  its 49–63 day window. A cycle after a booked one counts from the booked date.
 - ``lar_injection``: octreotide LAR 30 mg IM 4–24 h after the infusion (day 0 or day 1).
 - ``radiation_precautions`` and ``no_routine_bloods``: day 0 through day 7 (configurable).
 - ``imaging``: CT or MRI every 3 months from the first dose, mid-course included.
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -86,12 +87,15 @@ def course_plan(
     config: RulesConfig = DEFAULT_CONFIG,
     *,
     course_ended: bool = False,
+    bookings: Mapping[int, dt.date] | None = None,
 ) -> tuple[PlanEvent, ...]:
     """Every timed obligation of the course, ordered by due date.
 
     ``doses`` are the doses given so far, in order; the first must be on ``first_dose_date``.
-    With ``course_ended`` (discontinued, or stopped early) no further infusion is planned and the
-    follow-up counts from the last dose given.
+    ``bookings`` are the days booked for cycles not given yet ({cycle: day}); a booked cycle is
+    planned on its day and the cycles after it count from it. With ``course_ended``
+    (discontinued, or stopped early) no further infusion is planned and the follow-up counts
+    from the last dose given.
     """
     if isinstance(first_dose_date, dt.datetime) or not isinstance(first_dose_date, dt.date):
         raise RulesInputError("first_dose_date", "must be a date")
@@ -102,8 +106,17 @@ def course_plan(
                               f"first_dose_date ({first_dose_date})")
     if course_ended and not doses:
         raise RulesInputError("course_ended", "a course can only end after a dose was given")
+    bookings = dict(bookings or {})
+    for cycle, day in sorted(bookings.items()):
+        if not isinstance(cycle, int) or not len(doses) < cycle <= config.max_cycles:
+            raise RulesInputError(f"bookings[{cycle}]", "only a cycle not given yet is booked")
+        if isinstance(day, dt.datetime) or not isinstance(day, dt.date):
+            raise RulesInputError(f"bookings[{cycle}]", "must be a date")
+        if doses and day <= doses[-1].date:
+            raise RulesInputError(f"bookings[{cycle}]",
+                                  f"{day} is not after the last dose ({doses[-1].date})")
 
-    infusions = _infusions(first_dose_date, doses, config, course_ended)
+    infusions = _infusions(first_dose_date, doses, config, course_ended, bookings)
     events: list[PlanEvent] = []
     previous: PlanEvent | None = None
     for infusion in infusions:
@@ -115,7 +128,7 @@ def course_plan(
 
 
 def _infusions(first: dt.date, doses: tuple[Dose, ...], config: RulesConfig,
-               course_ended: bool) -> list[PlanEvent]:
+               course_ended: bool, bookings: Mapping[int, dt.date]) -> list[PlanEvent]:
     infusions: list[PlanEvent] = []
     for cycle in range(1, config.max_cycles + 1):
         if cycle <= len(doses):
@@ -125,6 +138,15 @@ def _infusions(first: dt.date, doses: tuple[Dose, ...], config: RulesConfig,
                 f"Cycle {cycle}: {fmt(doses[cycle - 1].activity_gbq)} GBq given."))
         elif course_ended:
             break
+        elif cycle in bookings:
+            day = bookings[cycle]
+            if infusions and day <= infusions[-1].due:
+                raise RulesInputError(f"bookings[{cycle}]", f"{day} is not after cycle "
+                                      f"{cycle - 1} ({infusions[-1].due})")
+            infusions.append(PlanEvent(
+                EventKind.INFUSION, cycle, day, day, day, Basis.PLANNED,
+                f"Cycle {cycle}: booked for {day:%d %b %Y}; the dose is decided before the "
+                "infusion (antiemetic, amino acids, observation as for every cycle)."))
         elif cycle == 1:
             infusions.append(PlanEvent(EventKind.INFUSION, 1, first, first, first, Basis.PLANNED,
                                        _infusion_note(1, config)))

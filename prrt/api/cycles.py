@@ -1,10 +1,11 @@
-"""`/api/v1/cycles/`: cycles, the specialist's decisions and the infusion record."""
+"""`/api/v1/cycles/`: cycles, the specialist's decisions, the infusion's booking and its record."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, viewsets
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
+from rest_framework.response import Response
 
 from netcare import access
 from netcare.api import (
@@ -14,9 +15,10 @@ from netcare.api import (
 from netcare.clock import centre_today
 from netcare.workflow import (
     Step,
+    TransitionInvalid,
     check_transition,
 )
-from prrt import clinical, selectors, services
+from prrt import bookings, clinical, selectors, services
 from prrt.api.base import PrrtViewMixin, action_schema
 from prrt.api.serializers import (
     DECIDABLE_CYCLE_STATES,
@@ -33,6 +35,56 @@ from prrt.models import (
     Cycle,
     CycleDecision,
 )
+
+# --- booking the infusion -------------------------------------------------------------------
+
+
+class CycleRescheduleSerializer(serializers.Serializer):
+    planned_date = serializers.DateField(help_text="The day the infusion is booked for.")
+    time = serializers.TimeField(required=False, allow_null=True, default=None,
+                                 help_text="The time of the appointment, at the centre.")
+    place = serializers.CharField(max_length=120, required=False, allow_blank=True, default="",
+                                  help_text="Where: the unit or room.")
+    reason = serializers.CharField(
+        required=False, allow_blank=True, default="",
+        help_text="Required to book outside 49-63 days after the previous dose.")
+
+
+class CycleBookingSerializer(serializers.Serializer):
+    date = serializers.DateField(source="booked_date")
+    time = serializers.TimeField(source="booked_time", allow_null=True)
+    place = serializers.CharField(source="booked_place")
+    reason = serializers.CharField(source="booked_reason")
+    outside_interval = serializers.BooleanField(
+        source="booked_outside_interval",
+        help_text="Booked outside 49-63 days after the previous dose, with the reason.")
+
+
+class CycleRescheduledSerializer(CycleSerializer):
+    """The cycle once booked: its `planned_date` is the booked day."""
+
+    booking = serializers.SerializerMethodField()
+    warnings = serializers.SerializerMethodField(
+        help_text="What the booking leaves to do: labs to repeat, a washout under 30 days, a "
+                  "later cycle's booking released.")
+
+    class Meta(CycleSerializer.Meta):
+        fields = [*CycleSerializer.Meta.fields, "booking", "warnings"]
+        read_only_fields = fields
+
+    @extend_schema_field(CycleBookingSerializer(allow_null=True))
+    def get_booking(self, cycle: Cycle) -> dict | None:
+        if cycle.booked_date is None:
+            return None
+        return CycleBookingSerializer(cycle).data
+
+    def get_warnings(self, cycle: Cycle) -> list[str]:
+        return list(self.context.get("warnings", []))
+
+
+# The booking service's names for the body's fields.
+BOOKING_FIELDS = {"booked_date": "planned_date", "booked_time": "time", "booked_place": "place"}
+
 
 # --- cycles ---------------------------------------------------------------------------------
 
@@ -129,6 +181,30 @@ class CycleViewSet(PrrtViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
     def discontinue(self, request, *args, **kwargs):
         return self.decide(request, CycleDecision.Decision.DISCONTINUE,
                            CycleDiscontinueSerializer)
+
+    @action_schema(
+        "Book (or rebook) the infusion (the centre's team)", CycleRescheduleSerializer,
+        CycleRescheduledSerializer, operation_id="v1_cycles_reschedule",
+        description="The cycle's `planned_date` becomes the booked day and the plan moves with "
+                    "it. Outside 49-63 days after the previous dose a `reason` is required; "
+                    "`warnings` says what the booking leaves to do.")
+    @action(detail=True, methods=["post"])
+    def reschedule(self, request, *args, **kwargs):
+        cycle = self.get_object()
+        data = self.parse(CycleRescheduleSerializer)
+        try:
+            booked = bookings.cycle_book(
+                actor=request.user, cycle=cycle, booked_date=data["planned_date"],
+                booked_time=data["time"], place=data["place"], reason=data["reason"])
+        except TransitionInvalid as exc:
+            raise TransitionInvalid(exc.message,
+                                    field=BOOKING_FIELDS.get(exc.field, exc.field)) from exc
+        cycle = access.get_object_for(request.user, self.get_queryset(),
+                                      patient_path=self.patient_path,
+                                      external_id=cycle.external_id)
+        context = {**self.get_serializer_context(),
+                   "warnings": getattr(booked, "warnings", None) or []}
+        return Response(CycleRescheduledSerializer(cycle, context=context).data)
 
     @action_schema(
         "Record the administration (the centre's team)", CycleAdministerSerializer,

@@ -327,6 +327,9 @@ class CycleAdministerSerializer(serializers.Serializer):
     infusion_reaction_grade = serializers.IntegerField(required=False, allow_null=True,
                                                        default=None, min_value=1, max_value=5)
     reaction_is_hypersensitivity = serializers.BooleanField(required=False, default=False)
+    precautions_given = serializers.BooleanField(
+        required=False, default=False,
+        help_text="The radiation-safety precautions were given to the patient in writing.")
     notes = serializers.CharField(required=False, allow_blank=True, default="")
 
 

@@ -36,7 +36,7 @@ def test_feed_parses_and_lists_the_navigators_open_tasks(client, planned, naviga
     assert response["Content-Type"].startswith("text/calendar")
     calendar = Calendar.from_ical(response.content)
     events = list(calendar.walk("VEVENT"))
-    centre_tasks = CareTask.objects.filter(course=planned, owner_party="centre")
+    centre_tasks = CareTask.objects.filter(course=planned, owner_party="centre", state="open")
     assert len(events) == centre_tasks.count()
     infusion = centre_tasks.get(kind=TaskKind.INFUSION, cycle=2)
     [event] = [e for e in events if str(e["UID"]) == f"caretask-{infusion.external_id}@netcare"]

@@ -14,6 +14,7 @@ from coordinators import services
 from coordinators.models import CareTask, OwnerParty, TaskKind, TaskState
 from coordinators.plan import PlannedTask, move_out_of_precaution_windows, plan_sync
 from prrt import services as prrt_services
+from prrt.bookings import cycle_book
 from prrt.models import Cycle, CycleState, Responsible
 from tests.coordinators.conftest import C1
 from tests.prrt.builders import enter_labs, give
@@ -53,7 +54,8 @@ def test_v19_plan_is_materialised_to_the_day(course):
     imaging = [plan[(TaskKind.IMAGING, 0, n)].due for n in range(1, 7)]
     assert imaging == [D(2025, 4, 6), D(2025, 7, 6), D(2025, 10, 6), D(2026, 1, 6),
                        D(2026, 4, 6), D(2026, 7, 6)]
-    assert plan[(TaskKind.REFERRAL_FOLLOW_UP, 0, 1)].due == D(2025, 8, 4)
+    # The referral back waits until every dose is given (then a week after the last window).
+    assert (TaskKind.REFERRAL_FOLLOW_UP, 0, 1) not in plan
 
 
 def test_every_rules_event_has_its_task_with_the_same_dates(course):
@@ -70,13 +72,12 @@ def test_every_rules_event_has_its_task_with_the_same_dates(course):
         if event.kind in mapped:
             task = plan[(mapped[event.kind], event.cycle or 0, 1)]
             assert dates(task) == (event.earliest, event.due, event.latest), event
-    # 4 cycles x 7 kinds + 6 scans + post-course labs + PET + 13 LAR + referral follow-up
+    # 4 cycles x 6 kinds + 6 scans + post-course labs + PET + 13 LAR
     assert Counter(k[0] for k in plan) == {
         TaskKind.SSA_WASHOUT_CHECK: 4, TaskKind.PRE_DOSE_LABS: 4, TaskKind.INFUSION: 4,
         TaskKind.LAR_INJECTION: 4, TaskKind.RADIATION_SAFETY_EDUCATION: 4,
         TaskKind.RADIATION_SAFETY_CHECKIN: 4, TaskKind.IMAGING: 6,
-        TaskKind.POST_COURSE_LABS: 1, TaskKind.SSTR_PET: 1, TaskKind.LAR_MAINTENANCE: 13,
-        TaskKind.REFERRAL_FOLLOW_UP: 1}
+        TaskKind.POST_COURSE_LABS: 1, TaskKind.SSTR_PET: 1, TaskKind.LAR_MAINTENANCE: 13}
 
 
 def test_owners_follow_the_responsibility_agreement(course):
@@ -149,16 +150,21 @@ def test_withheld_cycle_moves_the_right_tasks_and_duplicates_nothing(
                                    reason="Platelets 60.")
     assert Cycle.objects.get(pk=c2.pk).state == CycleState.WITHHELD
     after = tasks(course)
-    assert set(after) == set(before)  # the same keys, so nothing was duplicated
-    assert CareTask.objects.filter(course=course).count() == len(before)
+    # The same keys, so nothing was duplicated, and the navigator's task to rebook cycle 2.
+    assert set(after) == set(before) | {(TaskKind.REBOOK_CYCLE, 2, 1)}
+    assert CareTask.objects.filter(course=course).count() == len(before) + 1
+    assert dates(after[(TaskKind.REBOOK_CYCLE, 2, 1)]) == (D(2025, 3, 17), D(2025, 3, 17),
+                                                          D(2025, 3, 24))
     # Cycle 2 is expected two weeks after the withhold; everything after it moves with it.
     assert dates(after[(TaskKind.INFUSION, 2, 1)]) == (D(2025, 3, 17),) * 3
     assert after[(TaskKind.INFUSION, 3, 1)].due == D(2025, 5, 12)
     assert after[(TaskKind.INFUSION, 4, 1)].due == D(2025, 7, 7)
     assert after[(TaskKind.POST_COURSE_LABS, 0, 1)].due == D(2025, 8, 11)
     assert after[(TaskKind.LAR_INJECTION, 2, 1)].due == D(2025, 3, 17)
-    assert after[(TaskKind.SSA_WASHOUT_CHECK, 3, 1)].due == D(2025, 3, 17) + dt.timedelta(
-        days=49 - 30)
+    # The washout before cycle 3 was met from the start (the last long-acting injection is the
+    # LAR after cycle 1), so NETcare closed it and it keeps its dates.
+    assert after[(TaskKind.SSA_WASHOUT_CHECK, 3, 1)].state == TaskState.DONE
+    assert after[(TaskKind.SSA_WASHOUT_CHECK, 3, 1)].done_by is None
     # Open tasks moved in place (same rows); done tasks never change.
     for key in [(TaskKind.INFUSION, 2, 1), (TaskKind.INFUSION, 4, 1)]:
         assert after[key].pk == before[key].pk
@@ -173,8 +179,10 @@ def test_a_new_infusion_date_moves_its_tasks(course, specialist, navigator, time
                                              django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         run_cycle_1(course, specialist, navigator, time_machine)
-    Cycle.objects.filter(course=course, number=2).update(planned_date=D(2025, 3, 7))
-    plan_sync(course=course, today=D(2025, 1, 7))
+    with django_capture_on_commit_callbacks(execute=True):
+        cycle_book(actor=navigator, cycle=course.cycles.get(number=2),
+                   booked_date=D(2025, 3, 7))
+    assert course.cycles.get(number=2).planned_date == D(2025, 3, 7)
     plan = tasks(course)
     assert plan[(TaskKind.INFUSION, 2, 1)].due == D(2025, 3, 7)
     assert plan[(TaskKind.PRE_DOSE_LABS, 2, 1)].due == D(2025, 2, 28)

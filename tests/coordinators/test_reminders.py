@@ -56,6 +56,16 @@ def planned(course):
     return course
 
 
+@pytest.fixture
+def washout_overdue(course):
+    """The V19 course planned on 2024-12-17, its patient's last long-acting SSA injection only
+    20 days before cycle 1: the washout check is open and overdue."""
+    course.patient.last_long_acting_ssa_on = D(2024, 12, 17)
+    course.patient.save()
+    plan_sync(course=course, today=D(2024, 12, 17))
+    return course
+
+
 def test_centre_task_reminds_the_navigators_before_due_and_when_overdue(planned, navigator):
     infusion = task(planned, TaskKind.INFUSION, 2)
     rows = {(r.kind, r.recipient_user_id): r for r in reminders(infusion)}
@@ -87,8 +97,8 @@ def test_primary_oncologist_near_home_holds_practice_tasks(planned, navigator, o
     assert reminders(labs, recipient_user=oncologist, state=ReminderState.CANCELLED).exists()
 
 
-def test_no_due_soon_reminder_for_a_task_already_past_due(planned):
-    washout = task(planned, TaskKind.SSA_WASHOUT_CHECK, 1)  # due 2024-12-07
+def test_no_due_soon_reminder_for_a_task_already_past_due(washout_overdue):
+    washout = task(washout_overdue, TaskKind.SSA_WASHOUT_CHECK, 1)  # due 2024-12-07
     assert not reminders(washout, kind=ReminderKind.TASK_DUE).exists()
     assert reminders(washout, kind=ReminderKind.TASK_OVERDUE).exists()
 
@@ -211,8 +221,8 @@ def test_reassign_to_someone_who_cannot_see_the_patient_is_refused(planned, navi
         services.task_reassign(actor=navigator, task=labs, owner_user=outside_specialist)
 
 
-def test_snooze_holds_the_reminders_until_the_day(planned, navigator):
-    washout = task(planned, TaskKind.SSA_WASHOUT_CHECK, 1)  # overdue since 2024-12-07
+def test_snooze_holds_the_reminders_until_the_day(washout_overdue, navigator):
+    washout = task(washout_overdue, TaskKind.SSA_WASHOUT_CHECK, 1)  # overdue since 2024-12-07
     services.task_snooze(actor=navigator, task=washout, until=D(2024, 12, 20),
                          reason="Waiting for the practice to confirm the last injection.")
     overdue = reminders(washout, kind=ReminderKind.TASK_OVERDUE).get()
@@ -297,7 +307,7 @@ def test_reminder_of_a_task_done_meanwhile_is_not_sent(planned, navigator, time_
     assert mail.outbox == []
 
 
-def test_morning_digest_once_per_navigator_and_day(planned, navigator, time_machine):
+def test_morning_digest_once_per_navigator_and_day(washout_overdue, navigator, time_machine):
     morning = dt.datetime(2025, 1, 3, 7, 30, tzinfo=LONDON)
     time_machine.move_to(morning, tick=False)
     assert digests_schedule() == 1
@@ -308,7 +318,7 @@ def test_morning_digest_once_per_navigator_and_day(planned, navigator, time_mach
     [message] = mail.outbox
     assert "Infusion (cycle 1)" in message.body  # within the next 7 days
     assert "SSA washout check (cycle 1)" in message.body  # overdue
-    assert planned.patient.family_name not in message.subject + message.body
+    assert washout_overdue.patient.family_name not in message.subject + message.body
     # Before the digest hour nothing is created.
     time_machine.move_to(dt.datetime(2025, 1, 4, 6, 0, tzinfo=LONDON), tick=False)
     assert digests_schedule() == 0

@@ -15,7 +15,7 @@ from netcare import events
 from netcare.models import AuditEvent
 from netcare.workflow import TransitionConflict, TransitionForbidden, TransitionInvalid
 from prrt import services as prrt_services
-from referrals.models import ReferralEvent, ReferralState
+from referrals.models import ReferralEvent
 from tests.prrt.builders import enter_labs, give
 
 D = dt.date
@@ -71,13 +71,13 @@ def test_open_task_transitions_through_the_funnel(task, navigator, outside_navig
                                                   published, name, who, expected):
     actor = {NAVIGATOR: navigator, SYSTEM: None, OUTSIDER: outside_navigator}[who]
     reason = "" if name == "complete" else "A reason."
-    before_audit = AuditEvent.objects.count()
+    before_audit = AuditEvent.objects.filter(object_id=str(task.external_id)).count()
     if isinstance(expected, type):
         with pytest.raises(expected):
             services.task_transition(task=task, name=name, actor=actor, reason=reason)
         assert CareTask.objects.get(pk=task.pk).state == TaskState.OPEN
         assert not CareTaskEvent.objects.filter(task=task).exists()
-        assert AuditEvent.objects.count() == before_audit
+        assert AuditEvent.objects.filter(object_id=str(task.external_id)).count() == before_audit
         assert not [e for e in published if isinstance(e, events.TaskChanged)]
         return
 
@@ -94,7 +94,8 @@ def test_open_task_transitions_through_the_funnel(task, navigator, outside_navig
     assert (row.transition, row.source, row.target) == (name, TaskState.OPEN, expected)
     assert row.actor == actor and row.by_system == (actor is None)
     audit = AuditEvent.objects.filter(action=AuditEvent.Action.TRANSITION,
-                                      object_type="coordinators.CareTask").get()
+                                      object_type="coordinators.CareTask",
+                                      object_id=str(task.external_id)).get()
     assert audit.changes == {"state": [TaskState.OPEN, expected]}
     assert audit.actor == actor and audit.by_system == (actor is None)
     assert audit.patient_id == task.patient.external_id
@@ -182,19 +183,9 @@ def test_computed_changes_are_the_systems_never_a_persons(
                                          action=AuditEvent.Action.TRANSITION,
                                          actor__isnull=False).exclude(
         object_id=str(infusion.external_id)).exists()
-    # The specialist discontinued, so the referral back is theirs.
-    back = ReferralEvent.objects.get(referral=course.referral, transition="refer_back")
-    assert back.actor == specialist
+    # Nobody is referred back by the system: the plan asks a person to send the course letter.
+    assert not ReferralEvent.objects.filter(referral=course.referral,
+                                            transition="refer_back").exists()
+    refer_back = CareTask.objects.get(course=course, kind=TaskKind.REFERRAL_FOLLOW_UP)
+    assert refer_back.state == TaskState.OPEN and refer_back.earliest == D(2025, 1, 14)
 
-
-def test_a_course_that_completes_by_itself_refers_back_as_the_system(course, specialist):
-    """When the calendar completes a course, no person is credited with the referral back."""
-    assert course.referral.state == ReferralState.IN_TREATMENT
-    prrt_services._refer_back(course, actor=None)
-    back = ReferralEvent.objects.get(referral=course.referral, transition="refer_back")
-    assert back.actor is None
-    audit = AuditEvent.objects.get(object_type="referrals.Referral",
-                                   action=AuditEvent.Action.TRANSITION,
-                                   changes__state=[ReferralState.IN_TREATMENT,
-                                                   ReferralState.REFERRED_BACK])
-    assert audit.by_system and audit.actor is None

@@ -20,7 +20,7 @@ def schema(tmp_path_factory):
 @pytest.mark.parametrize("path", [
     "courses/{id}/approve/", "courses/{id}/reject/", "courses/{id}/discontinue/",
     "cycles/{id}/approve/", "cycles/{id}/withhold/", "cycles/{id}/discontinue/",
-    "cycles/{id}/administer/",
+    "cycles/{id}/administer/", "cycles/{id}/reschedule/",
 ])
 def test_every_action_documents_its_answers(schema, path):
     operation = schema["paths"][f"{API}/{path}"]["post"]

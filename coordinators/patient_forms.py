@@ -1,0 +1,132 @@
+"""Entry forms of the patient page that belong to the coordination side: the contact log and
+SSA injections. Times are typed as the centre's local time and read in the centre's zone."""
+
+from __future__ import annotations
+
+import zoneinfo
+from decimal import Decimal
+
+from django import forms
+from django.utils import timezone
+
+from coordinators.contacts import past_moment_error
+from coordinators.models import CareTask, ContactLogEntry
+from patients.models import Patient
+
+DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
+
+
+class CentreDateTimeField(forms.DateTimeField):
+    """A ``datetime-local`` input read, and shown, in the centre's time zone (not the server's)."""
+
+    widget = forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_FORMAT)
+
+    def __init__(self, *args, time_zone: str = "UTC", **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.time_zone = time_zone
+
+    def _zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+    def to_python(self, value):
+        with timezone.override(self._zone()):
+            return super().to_python(value)
+
+    def prepare_value(self, value):
+        with timezone.override(self._zone()):
+            return super().prepare_value(value)
+
+
+class AccessibleFormMixin:
+    """Points each input at its help text (``aria-describedby``, the id `includes/field.html`
+    gives it) and marks inputs with errors ``aria-invalid``."""
+
+    def _describe_help(self) -> None:
+        for name, field in self.fields.items():
+            if field.help_text:
+                field.widget.attrs["aria-describedby"] = f"{self[name].id_for_label}_help"
+
+    def add_error(self, field, error) -> None:
+        super().add_error(field, error)
+        for name in self.errors:
+            if name in self.fields:
+                self.fields[name].widget.attrs["aria-invalid"] = "true"
+
+
+class ContactLogForm(AccessibleFormMixin, forms.Form):
+    """A call, message or visit, optionally for one of the patient's open care tasks."""
+
+    kind = forms.ChoiceField(label="Kind of contact", choices=ContactLogEntry.Kind.choices)
+    party = forms.ChoiceField(label="With whom", choices=ContactLogEntry.Party.choices)
+    occurred_at = CentreDateTimeField(label="When")
+    summary = forms.CharField(label="Summary", widget=forms.Textarea(attrs={"rows": 3}),
+                              help_text="What was said or agreed, and what happens next.")
+    task = forms.ChoiceField(label="For the task", required=False,
+                             help_text="Optional: the open care task this contact was for "
+                                       "(a radiation-safety check-in, a lab reminder).")
+
+    def __init__(self, *args, tasks: list[CareTask], time_zone: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._tasks = {str(task.external_id): task for task in tasks}
+        self.fields["task"].choices = [("", "Not for a particular task")] + [
+            (key, f"{task.title}, due {task.due.day} {task.due:%b %Y}")
+            for key, task in self._tasks.items()]
+        when = self.fields["occurred_at"]
+        when.time_zone = time_zone
+        when.help_text = f"The centre's local time ({time_zone})."
+        if not self.is_bound:
+            self.initial.setdefault("occurred_at", timezone.now().replace(second=0,
+                                                                          microsecond=0))
+        self._describe_help()
+
+    def clean_occurred_at(self):
+        return _in_the_past(self.cleaned_data["occurred_at"], what="of the contact")
+
+    def clean_summary(self) -> str:
+        summary = self.cleaned_data["summary"].strip()
+        if not summary:
+            raise forms.ValidationError("Say what was discussed.")
+        return summary
+
+    def clean_task(self) -> CareTask | None:
+        key = self.cleaned_data.get("task")
+        return self._tasks[key] if key else None
+
+
+def _in_the_past(moment, *, what: str):
+    """The services' own check, here too, so a future time is reported with the other fields'
+    errors rather than after them."""
+    error = past_moment_error(moment, what=what)
+    if error:
+        raise forms.ValidationError(error)
+    return moment
+
+
+SSA_AGENTS = [(value, label) for value, label in Patient.SSA.choices
+              if value != Patient.SSA.NONE]
+
+
+class SSAInjectionForm(AccessibleFormMixin, forms.Form):
+    """One SSA injection: which drug, when, how much, by whom and where."""
+
+    agent = forms.ChoiceField(label="Drug", choices=[("", "Choose the drug"), *SSA_AGENTS])
+    given_at = CentreDateTimeField(label="Given at")
+    dose_mg = forms.DecimalField(label="Dose (mg)", required=False, max_digits=6,
+                                 decimal_places=1, min_value=Decimal("0.1"),
+                                 help_text="For example 30 for octreotide LAR 30 mg.")
+    given_by = forms.CharField(label="Given by", required=False, max_length=120,
+                               help_text="A name or a service, e.g. the practice nurse.")
+    place = forms.CharField(label="Where", required=False, max_length=120,
+                            help_text="The clinic or place it was given.")
+
+    def __init__(self, *args, time_zone: str, current_ssa: str = "", **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        when = self.fields["given_at"]
+        when.time_zone = time_zone
+        when.help_text = f"The centre's local time ({time_zone})."
+        if not self.is_bound and current_ssa in dict(SSA_AGENTS):
+            self.initial.setdefault("agent", current_ssa)
+        self._describe_help()
+
+    def clean_given_at(self):
+        return _in_the_past(self.cleaned_data["given_at"], what="of the injection")

@@ -50,8 +50,17 @@ def _patient_uuid(obj: models.Model | None) -> uuid.UUID | None:
         return None
     if obj._meta.label == "patients.Patient":  # noqa: SLF001
         return obj.external_id
-    patient = getattr(obj, "patient", None)
-    return getattr(patient, "external_id", None)
+    # A record of the patient, of their course, or of one of its cycles (a decision, an
+    # administration, a booking): the audit row names the patient either way.
+    for path in (("patient",), ("course", "patient"), ("cycle", "course", "patient")):
+        target = obj
+        for name in path:
+            target = getattr(target, name, None)
+            if target is None:
+                break
+        if target is not None:
+            return getattr(target, "external_id", None)
+    return None
 
 
 def _object_identity(obj: models.Model | None) -> tuple[str, str]:

@@ -79,3 +79,15 @@ class AdministrationForm(forms.Form):
         label="Radiation-safety precautions given to the patient in writing", required=False,
         help_text="Closes the radiation-safety education task of this cycle.")
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class BookingForm(forms.Form):
+    """Book or rebook the infusion: the day, and the time and room when known."""
+
+    booked_date = forms.DateField(label="Infusion day", widget=DATE)
+    booked_time = forms.TimeField(label="Time", required=False,
+                                  widget=forms.TimeInput(attrs={"type": "time"}))
+    place = forms.CharField(label="Room or place", required=False, max_length=120)
+    reason = forms.CharField(
+        label="Reason", required=False, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Required outside 49-63 days after the previous dose; say why it moved.")

@@ -12,6 +12,7 @@ urlpatterns = [
          name="course-eligibility"),
     path("cycles/<uuid:external_id>/", views.cycle_detail, name="cycle"),
     path("cycles/<uuid:external_id>/decide/", views.cycle_decide, name="cycle-decide"),
+    path("cycles/<uuid:external_id>/book/", views.cycle_book, name="cycle-book"),
     path("cycles/<uuid:external_id>/administer/", views.cycle_administer,
          name="cycle-administer"),
     path("cycles/<uuid:external_id>/instructions.pdf", views.cycle_instructions_pdf,

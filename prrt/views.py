@@ -14,15 +14,21 @@ from netcare.clock import centre_today
 from netcare.models import Role
 from netcare.workflow import TransitionError
 from patients.records import eligibility_for
-from prrt import clinical, selectors, services
-from prrt.forms import AdministrationForm, CycleDecisionForm, EligibilityForm, OpenCourseForm
+from prrt import bookings, clinical, selectors, services
+from prrt.forms import (
+    AdministrationForm,
+    BookingForm,
+    CycleDecisionForm,
+    EligibilityForm,
+    OpenCourseForm,
+)
 from prrt.instructions import (
     instructions_email,
     instructions_for,
     instructions_given,
     instructions_pdf,
 )
-from prrt.models import CycleState
+from prrt.models import OPEN_CYCLE_STATES, CycleState
 from referrals.selectors import referral_for
 
 GRADE_CLASS = {0: "badge-ok", 1: "badge-info", 2: "badge-warn", 3: "badge-bad", 4: "badge-bad"}
@@ -124,10 +130,14 @@ def course_list(request: HttpRequest) -> HttpResponse:
     return render(request, "prrt/courses.html", {"courses": selectors.course_list(request.user)})
 
 
-def _cycle_context(request, cycle, form=None):
+def _cycle_context(request, cycle, form=None, booking_form=None):
     today = centre_today(cycle.course.centre)
     context = {"cycle": cycle, "course": cycle.course, "patient": cycle.course.patient,
                "form": form or CycleDecisionForm(),
+               "booking_form": booking_form or BookingForm(initial={
+                   "booked_date": cycle.planned_date, "booked_time": cycle.booked_time,
+                   "place": cycle.booked_place}),
+               "bookable": cycle.state in OPEN_CYCLE_STATES,
                "administration_form": AdministrationForm(
                    initial={"activity_gbq": cycle.approved_activity_gbq}),
                "decisions": cycle.decisions.select_related("decided_by"),
@@ -178,6 +188,31 @@ def cycle_decide(request: HttpRequest, external_id) -> HttpResponse:
             return redirect("prrt:cycle", external_id=cycle.external_id)
     messages.error(request, "The decision was not recorded.")
     return render(request, "prrt/cycle.html", _cycle_context(request, cycle, form),
+                  status=_status(form))
+
+
+@require_POST
+@role_required(Role.NAVIGATOR, Role.SPECIALIST)
+def cycle_book(request: HttpRequest, external_id) -> HttpResponse:
+    """Book or rebook the infusion; the plan, the tasks and the later cycles move with it."""
+    cycle = selectors.cycle_for(request.user, external_id)
+    form = BookingForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            result = bookings.cycle_book(
+                actor=request.user, cycle=cycle, booked_date=data["booked_date"],
+                booked_time=data["booked_time"], place=data["place"], reason=data["reason"])
+        except TransitionError as exc:
+            _form_error(request, form, exc)
+        else:
+            for warning in result.warnings:
+                messages.warning(request, warning)
+            messages.success(request, f"Cycle {cycle.number} booked for "
+                                      f"{data['booked_date']:%d %b %Y}.")
+            return redirect("prrt:cycle", external_id=cycle.external_id)
+    messages.error(request, "The infusion was not booked.")
+    return render(request, "prrt/cycle.html", _cycle_context(request, cycle, booking_form=form),
                   status=_status(form))
 
 

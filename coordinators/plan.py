@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import Count
 
 import rules
 from coordinators.fulfilment import fulfil_met_tasks
@@ -143,7 +144,8 @@ def move_out_of_precaution_windows(
 
 
 def plan_tasks(events: Sequence[rules.PlanEvent], *, course: TreatmentCourse,
-               rebooks: Sequence[Rebook] = (), referred_back: bool = False) -> list[PlannedTask]:
+               rebooks: Sequence[Rebook] = (), referred_back: bool = False,
+               withholds: Mapping[int, int] | None = None) -> list[PlannedTask]:
     """The CareTasks a plan asks for (pure: no database).
 
     One task per plan event, except: the precaution window becomes a radiation-safety education
@@ -151,8 +153,11 @@ def plan_tasks(events: Sequence[rules.PlanEvent], *, course: TreatmentCourse,
     the no-routine-bloods window moves lab tasks out of it; once every infusion is given (or the
     course ended) the referral back with the course letter is due a week after the last
     precaution window; and a withheld cycle waiting to be rebooked has a rebooking task from its
-    recheck day.
+    recheck day. After each withhold of a cycle its pre-dose labs are asked for again: a new
+    labs task (the next sequence) in the window before the new day, the earlier one kept as it
+    was.
     """
+    withholds = withholds or {}
     windows = [(e.cycle, e.due, e.latest) for e in events
                if e.kind == rules.EventKind.NO_ROUTINE_BLOODS]
     planned: list[PlannedTask] = []
@@ -163,6 +168,8 @@ def plan_tasks(events: Sequence[rules.PlanEvent], *, course: TreatmentCourse,
         number = 1
         if kind in _SEQUENCED:
             number = sequence[kind] = sequence.get(kind, 0) + 1
+        elif kind == TaskKind.PRE_DOSE_LABS:
+            number = 1 + withholds.get(cycle or 0, 0)
         task = PlannedTask(kind=kind, cycle=cycle or 0, sequence=number, earliest=earliest,
                            due=due, latest=latest, basis=str(basis), note=note,
                            owner_party=_owner(kind, course, referred_back=referred_back))
@@ -223,7 +230,7 @@ def plan_sync(*, course: TreatmentCourse, today: dt.date | None = None) -> PlanS
         referred_back = ReferralLetter.objects.filter(
             course=course, state=ReferralLetter.State.SENT).exists()
         planned = plan_tasks(events, course=course, rebooks=rebooks_for(course),
-                             referred_back=referred_back)
+                             referred_back=referred_back, withholds=withholds_per_cycle(course))
         existing = {(t.kind, t.cycle, t.sequence): t for t in
                     CareTask.objects.select_for_update().filter(course=course)}
         wanted = {p.key: p for p in planned}
@@ -278,6 +285,14 @@ def _cancel_reason(course: TreatmentCourse) -> str:
     if course.state not in PLANNED_COURSE_STATES:
         return "No longer needed: the course is not approved."
     return "No longer needed after re-planning."
+
+
+def withholds_per_cycle(course: TreatmentCourse) -> dict[int, int]:
+    """How many times each cycle of the course was withheld."""
+    return dict(CycleDecision.objects.filter(cycle__course=course,
+                                             decision=CycleDecision.Decision.WITHHOLD)
+                .values("cycle__number").annotate(n=Count("id"))
+                .values_list("cycle__number", "n"))
 
 
 def rebooks_for(course: TreatmentCourse) -> list[Rebook]:

@@ -84,9 +84,11 @@ class AdministrationForm(forms.Form):
 class BookingForm(forms.Form):
     """Book or rebook the infusion: the day, and the time and room when known."""
 
-    booked_date = forms.DateField(label="Infusion day", widget=DATE)
-    booked_time = forms.TimeField(label="Time", required=False,
-                                  widget=forms.TimeInput(attrs={"type": "time"}))
+    booked_date = forms.DateField(
+        label="Infusion day", widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}))
+    booked_time = forms.TimeField(
+        label="Time", required=False,
+        widget=forms.TimeInput(format="%H:%M", attrs={"type": "time"}))
     place = forms.CharField(label="Room or place", required=False, max_length=120)
     reason = forms.CharField(
         label="Reason", required=False, widget=forms.Textarea(attrs={"rows": 2}),

@@ -167,6 +167,8 @@ def test_a_whole_course_with_a_withhold_keeps_the_plan_true(
     with walk(dt.datetime(2025, 3, 14, 9, tzinfo=UTC)):
         enter_labs(navigator, patient, D(2025, 3, 14), platelets=("98", "10^9/L"))
     assert course.cycles.get(number=2).state == CycleState.READY
+    # The withhold asked for the labs again before the new day; these close that task.
+    assert task(course, TaskKind.PRE_DOSE_LABS, 2, 2).state == TaskState.DONE
     with walk(dt.datetime(2025, 3, 16, 9, tzinfo=UTC)):
         services.cycle_decide(actor=specialist, cycle=course.cycles.get(number=2),
                               decision="approve", activity_gbq=Decimal("3.7"),

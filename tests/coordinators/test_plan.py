@@ -150,9 +150,13 @@ def test_withheld_cycle_moves_the_right_tasks_and_duplicates_nothing(
                                    reason="Platelets 60.")
     assert Cycle.objects.get(pk=c2.pk).state == CycleState.WITHHELD
     after = tasks(course)
-    # The same keys, so nothing was duplicated, and the navigator's task to rebook cycle 2.
-    assert set(after) == set(before) | {(TaskKind.REBOOK_CYCLE, 2, 1)}
-    assert CareTask.objects.filter(course=course).count() == len(before) + 1
+    # The same keys, so nothing was duplicated, plus the navigator's task to rebook cycle 2 and
+    # its labs asked for again before the new day.
+    assert set(after) == set(before) | {(TaskKind.REBOOK_CYCLE, 2, 1),
+                                        (TaskKind.PRE_DOSE_LABS, 2, 2)}
+    assert CareTask.objects.filter(course=course).count() == len(before) + 2
+    assert dates(after[(TaskKind.PRE_DOSE_LABS, 2, 2)]) == (D(2025, 3, 3), D(2025, 3, 10),
+                                                           D(2025, 3, 17))
     assert dates(after[(TaskKind.REBOOK_CYCLE, 2, 1)]) == (D(2025, 3, 17), D(2025, 3, 17),
                                                           D(2025, 3, 24))
     # Cycle 2 is expected two weeks after the withhold; everything after it moves with it.

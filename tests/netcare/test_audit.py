@@ -1,11 +1,18 @@
 """Audit rows for views and changes; append-only; visible to administrators only."""
 
+import datetime as dt
+from decimal import Decimal
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from coordinators.letters import letter_prepare
 from netcare import audit
 from netcare.models import AuditEvent
+from prrt import services
+from prrt.bookings import cycle_book
+from tests.prrt.builders import approved_course, enter_labs, give
 
 pytestmark = pytest.mark.django_db
 
@@ -72,3 +79,27 @@ def test_clinical_staff_cannot_open_admin(client, navigator):
     response = client.get(reverse("admin:netcare_auditevent_changelist"))
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def test_rows_of_decisions_administrations_bookings_and_letters_carry_the_patient(
+        centre, oncologist, specialist, navigator, time_machine):
+    """Every clinical change of a course names its patient, whatever the object."""
+    time_machine.move_to(dt.datetime(2024, 12, 17, 9, tzinfo=dt.UTC), tick=False)
+    course = approved_course(centre=centre, oncologist=oncologist, specialist=specialist,
+                             first_dose=dt.date(2025, 1, 6))
+    cycle_book(actor=navigator, cycle=course.cycles.get(number=1),
+               booked_date=dt.date(2025, 1, 6), place="Room 1")
+    enter_labs(navigator, course.patient, dt.date(2025, 1, 4))
+    services.cycle_refresh(cycle=course.cycles.get(number=1), today=dt.date(2025, 1, 4))
+    services.cycle_decide(actor=specialist, cycle=course.cycles.get(number=1),
+                          decision="approve", activity_gbq=Decimal("7.4"),
+                          today=dt.date(2025, 1, 5))
+    time_machine.move_to(dt.datetime(2025, 1, 6, 17, tzinfo=dt.UTC), tick=False)
+    give(navigator, course.cycles.get(number=1), dt.date(2025, 1, 6))
+    letter_prepare(actor=navigator, course=course)
+    rows = AuditEvent.objects.filter(object_type__in=[
+        "prrt.Cycle", "prrt.CycleDecision", "prrt.Administration", "coordinators.ReferralLetter"])
+    assert {r.object_type for r in rows} == {"prrt.Cycle", "prrt.CycleDecision",
+                                             "prrt.Administration",
+                                             "coordinators.ReferralLetter"}
+    assert {r.patient_id for r in rows} == {course.patient.external_id}

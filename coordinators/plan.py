@@ -29,8 +29,9 @@ from coordinators.models import (
 )
 from coordinators.reminders import reminders_sync
 from coordinators.services import task_cancel_by_plan, task_reopen_by_plan
-from netcare.clock import centre_today
+from netcare.clock import centre_today, centre_zone
 from prrt.models import (
+    OPEN_CYCLE_STATES,
     CourseState,
     CycleDecision,
     CycleState,
@@ -259,6 +260,7 @@ def plan_sync(*, course: TreatmentCourse, today: dt.date | None = None) -> PlanS
             if key not in wanted and task.state == TaskState.OPEN:
                 task_cancel_by_plan(task=task, reason=reason)
                 result.cancelled += 1
+        _infusion_appointments(course)
         result.completed = fulfil_met_tasks(course)
         counts = reminders_sync(course, today=today)
         result.reminders_created, result.reminders_moved, result.reminders_cancelled = counts
@@ -285,6 +287,21 @@ def _cancel_reason(course: TreatmentCourse) -> str:
     if course.state not in PLANNED_COURSE_STATES:
         return "No longer needed: the course is not approved."
     return "No longer needed after re-planning."
+
+
+def _infusion_appointments(course: TreatmentCourse) -> None:
+    """A booked infusion's time and room are its open task's appointment (the calendar feed,
+    the caseload and the patient's reminders show them)."""
+    zone = centre_zone(course.centre)
+    for cycle in course.cycles.filter(state__in=OPEN_CYCLE_STATES):
+        booked = cycle.booked_date is not None and cycle.booked_date == cycle.planned_date
+        at = (dt.datetime.combine(cycle.booked_date, cycle.booked_time, tzinfo=zone)
+              if booked and cycle.booked_time else None)
+        place = cycle.booked_place if booked else ""
+        CareTask.objects.filter(course=course, kind=TaskKind.INFUSION, cycle=cycle.number,
+                                state=TaskState.OPEN).exclude(
+            appointment_at=at, appointment_place=place).update(
+            appointment_at=at, appointment_place=place)
 
 
 def withholds_per_cycle(course: TreatmentCourse) -> dict[int, int]:

@@ -5,11 +5,19 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Q, QuerySet
+from django.db.models import Case, OuterRef, Q, QuerySet, Subquery, When
 
-from coordinators.models import CareTask, OwnerParty, Reminder, ReminderState, TaskState
+from coordinators.models import (
+    CareTask,
+    OwnerParty,
+    Reminder,
+    ReminderState,
+    TaskKind,
+    TaskState,
+)
 from netcare.access import scope_to_patients
 from netcare.models import Role
+from prrt.models import Cycle
 
 UPCOMING_DAYS = 7
 
@@ -20,9 +28,20 @@ def visible_tasks(user) -> QuerySet[CareTask]:
         "patient", "course", "owner_user")
 
 
+def with_cycle_ref(tasks: QuerySet[CareTask]) -> QuerySet[CareTask]:
+    """`tasks`, each rebooking task annotated with its cycle's public id (``cycle_ref``) for the
+    link to the cycle page, in the same query (None for every other task)."""
+    cycle = Cycle.objects.filter(course_id=OuterRef("course_id"), number=OuterRef("cycle"))
+    return tasks.annotate(cycle_ref=Case(
+        When(kind=TaskKind.REBOOK_CYCLE, then=Subquery(cycle.values("external_id")[:1])),
+        default=None))
+
+
 def tasks_held_by(user) -> QuerySet[CareTask]:
     """The open tasks `user` is responsible for: named to them, their centre's (navigators and
-    specialists), or their patients' practice-owned ones (referring and primary oncologists)."""
+    specialists), or their patients' practice-owned ones (referring and primary oncologists).
+    Only real obligations: a task done (by a person, or closed by NETcare from its record),
+    skipped or cancelled is not held by anyone. Snoozed tasks are still held."""
     tasks = visible_tasks(user).filter(state=TaskState.OPEN)
     mine = Q(owner_party=OwnerParty.USER, owner_user=user)
     if user.role in (Role.NAVIGATOR, Role.SPECIALIST):
@@ -46,11 +65,12 @@ class Digest:
 
 
 def navigator_digest(user, *, today: dt.date) -> Digest:
-    """The open tasks of a navigator's patients: due today, overdue, due in the next 7 days."""
+    """The open tasks of a navigator's patients: due today, overdue, due in the next 7 days;
+    a snoozed task is left out until the day it wakes, as on the caseload."""
     digest = Digest()
     tasks = visible_tasks(user).filter(
         state=TaskState.OPEN, due__lte=today + dt.timedelta(days=UPCOMING_DAYS)
-    ).order_by("due", "kind", "cycle", "sequence", "pk")
+    ).exclude(snoozed_until__gt=today).order_by("due", "kind", "cycle", "sequence", "pk")
     for task in tasks:
         if task.due < today:
             digest.overdue.append(task)

@@ -13,8 +13,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from coordinators import ical, selectors
+from coordinators.caseload import is_snoozed, task_link
 from coordinators.models import CalendarToken
 from netcare import audit
+from netcare.clock import user_today
 
 
 def _token_for(user) -> CalendarToken:
@@ -34,7 +36,8 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
             or not found.user.is_active:
         raise Http404("Not found.")
     user = found.user
-    tasks = selectors.tasks_held_by(user)
+    # The tasks' own dates (the one plan); snoozed tasks stay on their due day.
+    tasks = selectors.tasks_held_by(user).select_related("course__centre")
     # Links point back at the address the calendar app used to fetch the feed.
     base_url = request.build_absolute_uri("/").rstrip("/")
     body = ical.tasks_calendar(tasks, base_url=base_url, stamp=timezone.now())
@@ -47,18 +50,25 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
 @login_required
 @require_GET
 def my_tasks(request: HttpRequest) -> HttpResponse:
-    """What the user holds, today / overdue / next days; reminders that could not be sent; and
-    their calendar feed address."""
-    today = timezone.localdate()
-    tasks = list(selectors.tasks_held_by(request.user)[:200])
+    """What the user holds, today / overdue / next days / snoozed until a later day, each with
+    its appointment and its one-click link; reminders that could not be sent; and their
+    calendar feed address."""
+    today = user_today(request.user)
+    tasks = list(selectors.with_cycle_ref(
+        selectors.tasks_held_by(request.user).select_related("course__centre"))[:200])
+    for task in tasks:
+        task.link = task_link(task)
+    awake = [t for t in tasks if not is_snoozed(t, today)]
     token = _token_for(request.user)
     feed_url = request.build_absolute_uri(
         reverse("coordinators:calendar-feed", args=[token.token]))
     return render(request, "coordinators/tasks.html", {
         "today": today,
-        "overdue": [t for t in tasks if t.due < today],
-        "due_today": [t for t in tasks if t.due == today],
-        "later": [t for t in tasks if t.due > today],
+        "overdue": [t for t in awake if t.due < today],
+        "due_today": [t for t in awake if t.due == today],
+        "later": [t for t in awake if t.due > today],
+        "snoozed": sorted((t for t in tasks if is_snoozed(t, today)),
+                          key=lambda t: (t.snoozed_until, t.due, t.pk)),
         "failed": list(selectors.failed_reminders(request.user)[:50]),
         "feed_url": feed_url,
     })

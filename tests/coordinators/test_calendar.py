@@ -1,16 +1,23 @@
 """The calendar feed: parses with icalendar, lists the user's open tasks (ids only, no names),
-refuses a wrong or reset token; the tasks page and the reset are for signed-in users."""
+refuses a wrong or reset token; the tasks page and the reset are for signed-in users. Events carry
+the tasks' own dates (the one plan): a timed event for an appointment, all-day on the due day
+otherwise, and a snoozed task stays on its due day."""
 
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
+from decimal import Decimal
 
 import pytest
 from icalendar import Calendar
 
-from coordinators import services
+from coordinators import selectors, services
 from coordinators.models import CalendarToken, CareTask, TaskKind
 from coordinators.plan import plan_sync
+from prrt import services as prrt_services
+from prrt.bookings import cycle_book
+from tests.prrt.builders import enter_labs, give
 from tests.querycount import assert_queries
 
 pytestmark = pytest.mark.django_db
@@ -133,3 +140,109 @@ def test_feed_address_and_its_links_follow_the_address_in_use(client, planned, n
     urls = {str(e["URL"]) for e in calendar.walk("VEVENT")}
     assert f"http://127.0.0.1:8001/patients/{planned.patient.external_id}/" in urls
     assert all(url.startswith("http://127.0.0.1:8001/patients/") for url in urls)
+
+
+# --- the one plan in the feed: the tasks' dates, appointments timed, snoozed on their day -----
+
+
+def events_by_task(client, url) -> dict[str, object]:
+    calendar = Calendar.from_ical(client.get(url).content)
+    return {str(e["UID"]): e for e in calendar.walk("VEVENT")}
+
+
+def uid(task: CareTask) -> str:
+    return f"caretask-{task.external_id}@netcare"
+
+
+def test_every_event_is_on_its_tasks_due_day_all_day(client, planned, navigator, oncologist):
+    for user in (navigator, oncologist):
+        events = events_by_task(client, feed_url(client, user))
+        tasks = list(selectors.tasks_held_by(user))
+        assert set(events) == {uid(t) for t in tasks}
+        for task in tasks:
+            event = events[uid(task)]
+            assert event.decoded("DTSTART") == task.due  # a date: an all-day event
+            assert event.decoded("DTEND") == task.due + dt.timedelta(days=1)
+            assert "LOCATION" not in event
+
+
+def test_an_appointment_is_a_timed_event_at_its_place(client, planned, oncologist):
+    labs = CareTask.objects.get(course=planned, kind=TaskKind.PRE_DOSE_LABS, cycle=1)
+    at = dt.datetime.combine(labs.due, dt.time(8, 30), tzinfo=zoneinfo.ZoneInfo("Europe/London"))
+    services.task_set_appointment(actor=oncologist, task=labs, at=at,
+                                  place="Hillview phlebotomy", note="Fasting from midnight")
+    url = feed_url(client, oncologist)
+    event = events_by_task(client, url)[uid(labs)]
+    start = event.decoded("DTSTART")
+    assert start == at and start.utcoffset() == dt.timedelta(0)
+    assert event.decoded("DTEND") == at + dt.timedelta(hours=1)
+    assert str(event["LOCATION"]) == "Hillview phlebotomy"
+    assert start.date() == labs.due  # the appointment is on the task's day
+    assert f"Due {labs.due:%d %b %Y}" in str(event["DESCRIPTION"])
+    assert "Fasting" not in client.get(url).content.decode()  # notes stay in NETcare
+    # Clearing the appointment makes it an all-day event on the due day again.
+    services.task_set_appointment(actor=oncologist, task=labs, at=None)
+    assert events_by_task(client, url)[uid(labs)].decoded("DTSTART") == labs.due
+
+
+def test_a_snoozed_task_stays_on_its_due_day(client, planned, navigator, time_machine):
+    infusion = CareTask.objects.get(course=planned, kind=TaskKind.INFUSION, cycle=1)
+    services.task_snooze(actor=navigator, task=infusion, until=dt.date(2024, 12, 20),
+                         reason="Waiting for the patient's call.")
+    url = feed_url(client, navigator)
+    event = events_by_task(client, url)[uid(infusion)]
+    assert event.decoded("DTSTART") == infusion.due == dt.date(2025, 1, 6)
+    assert "Snoozed until 20 Dec 2024." in str(event["DESCRIPTION"])
+    time_machine.move_to(dt.datetime(2024, 12, 21, 9, 0, tzinfo=dt.UTC), tick=False)
+    event = events_by_task(client, url)[uid(infusion)]
+    assert event.decoded("DTSTART") == dt.date(2025, 1, 6)
+    assert "Snoozed" not in str(event["DESCRIPTION"])
+
+
+def test_the_feed_follows_the_plan_when_a_cycle_is_booked(
+        client, course, specialist, navigator, time_machine, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        plan_sync(course=course, today=dt.date(2024, 12, 17))
+    time_machine.move_to(dt.datetime(2025, 1, 4, 9, 0, tzinfo=dt.UTC), tick=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        enter_labs(specialist, course.patient, dt.date(2025, 1, 4))
+    c1 = prrt_services.cycle_refresh(cycle=course.cycles.get(number=1),
+                                     today=dt.date(2025, 1, 4))
+    with django_capture_on_commit_callbacks(execute=True):
+        prrt_services.cycle_decide(actor=specialist, cycle=c1, decision="approve",
+                                   activity_gbq=Decimal("7.4"), today=dt.date(2025, 1, 5))
+    time_machine.move_to(dt.datetime(2025, 1, 6, 17, 0, tzinfo=dt.UTC), tick=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        give(navigator, course.cycles.get(number=1), dt.date(2025, 1, 6))
+        cycle_book(actor=navigator, cycle=course.cycles.get(number=2),
+                   booked_date=dt.date(2025, 3, 7), booked_time=dt.time(9, 30),
+                   place="Day unit 3")
+    c2 = course.cycles.get(number=2)
+    infusion = CareTask.objects.get(course=course, kind=TaskKind.INFUSION, cycle=2)
+    assert c2.planned_date == infusion.due == dt.date(2025, 3, 7)
+    events = events_by_task(client, feed_url(client, navigator))
+    # The booked time is the infusion's appointment: a timed event on the booked day.
+    start = events[uid(infusion)].decoded("DTSTART")
+    assert start.date() == c2.planned_date and (start.hour, start.minute) == (9, 30)
+    assert str(events[uid(infusion)].get("LOCATION")) == "Day unit 3"
+    for task in selectors.tasks_held_by(navigator).filter(appointment_at__isnull=True):
+        assert events[uid(task)].decoded("DTSTART") == task.due
+
+
+def test_tasks_page_keeps_snoozed_tasks_apart_and_shows_appointments(client, planned,
+                                                                     navigator):
+    infusion = CareTask.objects.get(course=planned, kind=TaskKind.INFUSION, cycle=1)
+    education = CareTask.objects.get(course=planned, kind=TaskKind.RADIATION_SAFETY_EDUCATION,
+                                     cycle=1)
+    services.task_snooze(actor=navigator, task=infusion, until=dt.date(2024, 12, 20),
+                         reason="Waiting for the patient's call.")
+    services.task_set_appointment(
+        actor=navigator, task=education, place="Nurse room 2",
+        at=dt.datetime(2025, 1, 6, 14, 0, tzinfo=zoneinfo.ZoneInfo("Europe/London")))
+    client.force_login(navigator)
+    response = client.get("/tasks/")
+    assert [t.pk for t in response.context["snoozed"]] == [infusion.pk]
+    assert infusion not in response.context["later"]
+    page = response.content.decode()
+    assert "snoozed to 20 Dec: Waiting for the patient&#x27;s call." in page
+    assert "Mon 6 Jan 2025 14:00</time>, Nurse room 2" in page

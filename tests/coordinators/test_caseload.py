@@ -1,16 +1,26 @@
 """The navigator's caseload: buckets and counts, blocked cycles, filters, in-place actions,
-access and a constant number of queries."""
+access and a constant number of queries; snoozed tasks in their own group until they wake, the
+rebooking and referral-back tasks with their one-click links, appointments, and only open
+tasks."""
 
 import datetime as dt
+import zoneinfo
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 
+from coordinators import services
 from coordinators.models import CareTask, OwnerParty, TaskKind, TaskState
+from coordinators.plan import plan_sync
 from netcare.models import AuditEvent
+from prrt import services as prrt_services
+from prrt.bookings import cycle_book
 from prrt.models import Cycle, CycleState, TreatmentCourse
 from referrals.models import ReferralState
+from tests.coordinators.conftest import C1
 from tests.factories import PatientFactory, ReferralFactory
+from tests.prrt.builders import enter_labs, give
 from tests.querycount import assert_constant_queries
 
 pytestmark = pytest.mark.django_db
@@ -59,7 +69,8 @@ def test_buckets_counts_and_blocked(client, navigator, caseload):
     client.force_login(navigator)
     response = get(client)
     data = response.context["caseload"]
-    assert data.counts == {"overdue": 1, "today": 1, "upcoming": 1, "blocked": 1, "patients": 2}
+    assert data.counts == {"overdue": 1, "today": 1, "upcoming": 1, "snoozed": 0, "blocked": 1,
+                           "patients": 2}
     assert [g.patient.family_name for g in data.groups] == ["Larsen", "Labbe"]
     page = response.content.decode()
     assert 'id="count-overdue">1<' in page
@@ -118,8 +129,12 @@ def test_snooze_hides_the_task_until_the_day(client, navigator, caseload):
                            HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     assert response.context["caseload"].counts["overdue"] == 0
+    assert response.context["caseload"].counts["snoozed"] == 1
     task.refresh_from_db()
     assert task.snoozed_until == dt.date(2026, 11, 25)
+    page = response.content.decode()
+    assert 'aria-label="Snoozed"' in page
+    assert "Wakes Wed 25 Nov 2026: Patient travelling" in page
 
 
 def test_reassign_to_a_colleague(client, navigator, specialist, caseload):
@@ -160,3 +175,196 @@ def test_constant_queries_for_5_and_200_patients(client, navigator, centre, onco
     add(5)
     response = assert_constant_queries(load, grow=lambda: add(195))
     assert response.context["caseload"].counts["patients"] == 200
+
+
+# --- the one plan on the caseload: snoozed, rebooking, referral back, appointments ------------
+# Built through the real services: the plan sync, the decisions, the booking, the task verbs.
+
+D = dt.date
+LONDON = zoneinfo.ZoneInfo("Europe/London")
+
+
+def move(time_machine, day: dt.date, hour: int = 9) -> None:
+    time_machine.move_to(dt.datetime.combine(day, dt.time(hour), tzinfo=LONDON), tick=False)
+
+
+def page_of(client, user):
+    client.force_login(user)  # the session may have expired as time moved on
+    response = get(client)
+    assert response.status_code == 200
+    return response.context["caseload"], response.content.decode()
+
+
+def item(page: str, task: CareTask) -> str:
+    """The task's entry on the page."""
+    start = page.index(f'id="task-{task.external_id}"')
+    return page[start:page.index("</li>", start)]
+
+
+def group_of(caseload, patient):
+    [group] = [g for g in caseload.groups if g.patient.pk == patient.pk]
+    return group
+
+
+def give_cycle_1(course, specialist, navigator, time_machine, callbacks) -> None:
+    with callbacks(execute=True):
+        plan_sync(course=course, today=D(2024, 12, 17))
+    move(time_machine, C1 - dt.timedelta(days=2))
+    with callbacks(execute=True):
+        enter_labs(specialist, course.patient, C1 - dt.timedelta(days=2))
+    c1 = prrt_services.cycle_refresh(cycle=course.cycles.get(number=1),
+                                     today=C1 - dt.timedelta(days=2))
+    with callbacks(execute=True):
+        prrt_services.cycle_decide(actor=specialist, cycle=c1, decision="approve",
+                                   activity_gbq=Decimal("7.4"), today=C1 - dt.timedelta(days=1))
+    move(time_machine, C1, 17)
+    with callbacks(execute=True):
+        give(navigator, course.cycles.get(number=1), C1)
+
+
+def test_snoozed_task_waits_in_its_own_group_until_it_wakes(
+        client, navigator, course, time_machine, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        plan_sync(course=course, today=D(2024, 12, 17))
+    labs = CareTask.objects.get(course=course, kind=TaskKind.PRE_DOSE_LABS, cycle=1)
+    move(time_machine, labs.due + dt.timedelta(days=1))
+    before, page = page_of(client, navigator)
+    assert labs in group_of(before, course.patient).overdue
+    assert 'class="badge badge-bad">Overdue' in item(page, labs)
+
+    wakes = labs.due + dt.timedelta(days=4)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.task_snooze(actor=navigator, task=labs, until=wakes,
+                             reason="Patient abroad: labs at the practice on return.")
+    snoozed, page = page_of(client, navigator)
+    group = group_of(snoozed, course.patient)
+    assert labs in group.snoozed and labs not in group.overdue + group.today + group.upcoming
+    assert snoozed.counts["overdue"] == before.counts["overdue"] - 1
+    assert snoozed.counts["snoozed"] == 1
+    entry = item(page, labs)
+    assert f'<span class="badge">Snoozed to {wakes:%a %-d %b}</span>' in entry
+    assert f"Wakes {wakes:%a %-d %b %Y}: Patient abroad: labs at the practice on return." in entry
+    assert '<ul class="tasks tasks-snoozed" aria-label="Snoozed">' in page
+
+    # Still snoozed the day before it wakes; overdue again on the day it wakes.
+    move(time_machine, wakes - dt.timedelta(days=1))
+    assert labs in group_of(page_of(client, navigator)[0], course.patient).snoozed
+    move(time_machine, wakes)
+    woken, page = page_of(client, navigator)
+    assert labs in group_of(woken, course.patient).overdue
+    assert woken.counts["snoozed"] == 0
+    assert 'class="badge badge-bad">Overdue' in item(page, labs)
+
+
+def test_rebook_task_links_to_its_cycle_and_leaves_once_booked(
+        client, navigator, specialist, course, time_machine,
+        django_capture_on_commit_callbacks):
+    give_cycle_1(course, specialist, navigator, time_machine, django_capture_on_commit_callbacks)
+    move(time_machine, D(2025, 3, 3))
+    with django_capture_on_commit_callbacks(execute=True):
+        enter_labs(specialist, course.patient, D(2025, 2, 27), platelets=("60", "10^9/L"))
+    c2 = prrt_services.cycle_refresh(cycle=course.cycles.get(number=2), today=D(2025, 3, 3))
+    with django_capture_on_commit_callbacks(execute=True):
+        prrt_services.cycle_decide(actor=specialist, cycle=c2, decision="withhold",
+                                   categories=["thrombocytopenia"], today=D(2025, 3, 3),
+                                   reason="Platelets 60.")
+    rebook = CareTask.objects.get(course=course, kind=TaskKind.REBOOK_CYCLE, cycle=2)
+    move(time_machine, rebook.due)
+    caseload, page = page_of(client, navigator)
+    assert rebook in group_of(caseload, course.patient).today
+    url = reverse("prrt:cycle", args=[c2.external_id])
+    entry = item(page, rebook)
+    assert "Rebook the withheld infusion (cycle 2)" in entry
+    assert f'<a class="button task-link" href="{url}">Rebook cycle 2</a>' in entry
+    assert client.get(url).status_code == 200
+
+    # The booking closes the task (NETcare, from the record): it is no longer open here.
+    with django_capture_on_commit_callbacks(execute=True):
+        cycle_book(actor=navigator, cycle=Cycle.objects.get(pk=c2.pk),
+                   booked_date=D(2025, 3, 24), reason="After the recheck.")
+    rebook.refresh_from_db()
+    assert rebook.state == TaskState.DONE and rebook.done_by is None
+    assert f'id="task-{rebook.external_id}"' not in page_of(client, navigator)[1]
+
+
+def test_refer_back_task_links_to_the_course_letter(
+        client, navigator, specialist, course, time_machine,
+        django_capture_on_commit_callbacks):
+    give_cycle_1(course, specialist, navigator, time_machine, django_capture_on_commit_callbacks)
+    move(time_machine, D(2025, 2, 20))
+    with django_capture_on_commit_callbacks(execute=True):
+        prrt_services.course_discontinue(actor=specialist, course=course,
+                                         reason="Patient's choice.")
+    refer_back = CareTask.objects.get(course=course, kind=TaskKind.REFERRAL_FOLLOW_UP)
+    assert refer_back.state == TaskState.OPEN and refer_back.due < D(2025, 2, 20)
+    caseload, page = page_of(client, navigator)
+    assert refer_back in group_of(caseload, course.patient).overdue
+    url = f"/letters/{course.external_id}/"
+    assert reverse("letters:letter", args=[course.external_id]) == url
+    entry = item(page, refer_back)
+    assert "Refer back with the course letter" in entry
+    assert f'<a class="button task-link" href="{url}">Open the course letter</a>' in entry
+    assert client.get(url).status_code == 200
+
+
+def test_a_tasks_appointment_is_shown_in_the_centres_time(
+        client, navigator, course, time_machine, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        plan_sync(course=course, today=D(2024, 12, 17))
+    labs = CareTask.objects.get(course=course, kind=TaskKind.PRE_DOSE_LABS, cycle=1)
+    move(time_machine, labs.due, hour=7)  # the draw is at 08:30 today
+    at = dt.datetime.combine(labs.due, dt.time(9, 30), tzinfo=zoneinfo.ZoneInfo("Europe/Paris"))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.task_set_appointment(actor=navigator, task=labs, at=at,
+                                      place="Hillview phlebotomy", note="Fasting")
+    caseload, page = page_of(client, navigator)
+    assert labs in group_of(caseload, course.patient).today
+    local = at.astimezone(LONDON)
+    assert (f'Appointment <time datetime="{local.isoformat()}">{local:%a %-d %b %Y} 08:30</time>'
+            ", Hillview phlebotomy" in item(page, labs))
+    # A task without an appointment says nothing of one.
+    group = group_of(caseload, course.patient)
+    others = [t for t in group.overdue + group.today + group.upcoming if t.pk != labs.pk]
+    assert others and all("Appointment" not in item(page, t) for t in others)
+
+
+def test_tasks_netcare_closed_are_not_open(client, navigator, specialist, course,
+                                           time_machine, django_capture_on_commit_callbacks):
+    give_cycle_1(course, specialist, navigator, time_machine, django_capture_on_commit_callbacks)
+    closed = CareTask.objects.filter(course=course, state=TaskState.DONE, done_by__isnull=True)
+    assert closed.filter(kind=TaskKind.INFUSION, cycle=1).exists()
+    caseload, page = page_of(client, navigator)
+    shown = {t.pk for g in caseload.groups for t in g.overdue + g.today + g.upcoming + g.snoozed}
+    assert shown and not shown & set(closed.values_list("pk", flat=True))
+    for task in closed:
+        assert f'id="task-{task.external_id}"' not in page
+
+
+def test_constant_queries_with_snoozed_links_and_appointments(client, navigator, centre,
+                                                               oncologist):
+    def add(n):
+        for i in range(n):
+            patient = make_patient(centre, oncologist, family=f"S{i}", tasks=[
+                (TaskKind.REBOOK_CYCLE, TODAY, OwnerParty.CENTRE),
+                (TaskKind.REFERRAL_FOLLOW_UP, TODAY - dt.timedelta(days=2), OwnerParty.CENTRE),
+                (TaskKind.PRE_DOSE_LABS, TODAY + dt.timedelta(days=2), OwnerParty.PRACTICE),
+                (TaskKind.LAR_INJECTION, TODAY - dt.timedelta(days=1), OwnerParty.CENTRE)])
+            CareTask.objects.filter(patient=patient, kind=TaskKind.PRE_DOSE_LABS).update(
+                appointment_at=dt.datetime(2026, 11, 24, 8, 30, tzinfo=dt.UTC),
+                appointment_place="Hillview phlebotomy")
+            CareTask.objects.filter(patient=patient, kind=TaskKind.LAR_INJECTION).update(
+                snoozed_until=TODAY + dt.timedelta(days=3), reason="Patient travelling")
+
+    def load():
+        return get(client)
+
+    client.force_login(navigator)
+    add(5)
+    response = assert_constant_queries(load, grow=lambda: add(45))
+    caseload = response.context["caseload"]
+    assert caseload.counts == {"overdue": 50, "today": 50, "upcoming": 50, "snoozed": 50,
+                               "blocked": 0, "patients": 50}
+    page = response.content.decode()
+    assert page.count("Rebook cycle 2</a>") == 50
+    assert page.count("Open the course letter</a>") == 50
+    assert page.count("Hillview phlebotomy") == 50

@@ -154,6 +154,10 @@ def test_a_whole_course_with_a_withhold_keeps_the_plan_true(
     assert (c2.booked_outside_interval, c2.planned_date) == (True, D(2025, 3, 17))
     rebook.refresh_from_db()
     assert rebook.state == TaskState.DONE and rebook.done_by is None
+    # The booked time and room are the infusion task's appointment (caseload, calendar feed).
+    infusion_c2 = task(course, TaskKind.INFUSION, 2)
+    assert infusion_c2.appointment_at == at(D(2025, 3, 17), 9).replace(minute=30)
+    assert infusion_c2.appointment_place == "Infusion room 2"
     assert [e.due for e in CareTask.objects.filter(
         course=course, kind=TaskKind.INFUSION, cycle__gte=2).order_by("cycle")] == [
         D(2025, 3, 17), D(2025, 5, 12), D(2025, 7, 7)]

@@ -152,8 +152,10 @@ def _release_later_bookings(cycle: Cycle, actor) -> list[str]:
             previous = days.get(later.number, previous)
             continue
         gap = (later.booked_date - previous).days
+        # A booking made outside the window with its reason stays, but never on or before the
+        # cycle before it (the rule every booking is checked against).
         if config.cycle_window_early_days <= gap <= config.cycle_window_late_days \
-                or later.booked_outside_interval:
+                or (later.booked_outside_interval and gap > 0):
             previous = later.booked_date
             continue
         before = audit.snapshot(later, ["booked_date", "booked_time", "booked_place"])
@@ -169,5 +171,8 @@ def _release_later_bookings(cycle: Cycle, actor) -> list[str]:
         audit.record_update(actor=actor, obj=later, before=before, note=note)
         warnings.append(f"Cycle {later.number}'s booking of {released:%d %b %Y} was released "
                         f"({gap} days after cycle {later.number - 1}): book it again.")
+        # The released cycle is planned anew (56 days after the one before it): the next
+        # booking is checked against that day, not against the released one.
+        days = infusion_days(course_plan_events(cycle.course))
         previous = days.get(later.number, previous)
     return warnings

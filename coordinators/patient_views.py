@@ -132,13 +132,23 @@ def patient_detail(request: HttpRequest, external_id) -> HttpResponse:
 def lab_panel_add(request: HttpRequest, external_id) -> HttpResponse:
     patient = selectors.patient_record_for(request.user, external_id)
     form = _lab_form(request, patient, request.POST)
-    if form.is_valid() and not form.results:
+    if form.is_valid() and not form.results and form.pregnancy is None:
         form.add_error(None, "Enter at least one lab value.")
+    if form.is_valid():
+        try:
+            services.lab_panel_add(actor=request.user, patient=patient, results=form.results,
+                                   pregnancy=form.pregnancy)
+        except ValidationError as exc:
+            _form_errors(form, exc)
     if not form.is_valid():
         messages.error(request, "The labs were not saved: correct the fields marked below.")
         return _render_record(request, patient, lab_form=form, status=400)
-    services.lab_panel_add(actor=request.user, patient=patient, results=form.results)
-    messages.success(request, f"{len(form.results)} lab results saved.")
+    if form.results:
+        messages.success(request, f"{len(form.results)} lab results saved.")
+    if form.pregnancy is not None:
+        patient.refresh_from_db(fields=["pregnancy"])
+        messages.success(request, f"Pregnancy: {patient.get_pregnancy_display().lower()}, "
+                                  "recorded.")
     return redirect("patients:detail", external_id=patient.external_id)
 
 

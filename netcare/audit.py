@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import ipaddress
 import uuid
 from collections.abc import Iterable
 from typing import Any
 
+from django.conf import settings
 from django.db import models
 
 from netcare.models import AuditEvent
@@ -125,5 +127,36 @@ def record_transition(*, actor, obj: models.Model, source: str, target: str,
                   changes={"state": [source, target]}, note=note)
 
 
+def _address(value: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address((value or "").strip())
+    except ValueError:
+        return None
+
+
+def _trusted(address, proxies) -> bool:
+    return any(address in network for network in proxies)
+
+
 def client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+    """The client's address: REMOTE_ADDR, unless that is one of settings.NETCARE_TRUSTED_PROXIES;
+    then the right-most X-Forwarded-For entry that is not a trusted proxy (what the proxies in
+    front of NETcare appended; anything to its left was written by the client and is ignored).
+
+    Used by the audit trail and, through AXES_CLIENT_IP_CALLABLE, by the sign-in limits."""
+    remote = _address(request.META.get("REMOTE_ADDR"))
+    if remote is None:
+        return None
+    proxies = settings.NETCARE_TRUSTED_PROXIES
+    if not proxies or not _trusted(remote, proxies):
+        return str(remote)
+    client = remote
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+    for entry in reversed(forwarded):
+        address = _address(entry)
+        if address is None:
+            break  # a malformed hop: trust nothing further left
+        client = address
+        if not _trusted(address, proxies):
+            break
+    return str(client)

@@ -68,8 +68,12 @@ class _Runner:
 def _start(patient: Patient, first_dose: dt.date, specialist: User, navigator: User,
            *, today: dt.date, approve: bool = True) -> _Runner:
     # The demo backdates some courses: their last SSA injection came five weeks before dose 1.
+    # Pregnancy testing is recorded as not applicable (post-menopausal), as the centre would.
     Patient.objects.filter(pk=patient.pk).update(
-        last_long_acting_ssa_on=first_dose - dt.timedelta(days=35))
+        last_long_acting_ssa_on=first_dose - dt.timedelta(days=35),
+        pregnancy="not_applicable",
+        pregnancy_stated_by="Referring oncologist: post-menopausal (synthetic demo)",
+        pregnancy_recorded_by=navigator, pregnancy_recorded_at=timezone.now())
     patient.refresh_from_db()
     referral = patient.referrals.get()
     course = services.course_open(actor=specialist, referral=referral,

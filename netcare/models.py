@@ -101,7 +101,8 @@ class User(AbstractUser):
 
 
 class AuditEvent(models.Model):
-    """Who looked at or changed what, and when. Rows are only ever added."""
+    """Who looked at or changed what, and when. Rows are only ever added: besides save() and
+    delete() below, a database trigger (migration 0004) refuses UPDATE and DELETE of a row."""
 
     class Action(models.TextChoices):
         VIEW = "view", "Viewed"
@@ -113,6 +114,10 @@ class AuditEvent(models.Model):
         LOGIN = "login", "Logged in"
         LOGIN_FAILED = "login_failed", "Failed login"
         LOGOUT = "logout", "Logged out"
+        MFA_ENROLLED = "mfa_enrolled", "Second factor enrolled"
+        MFA_VERIFIED = "mfa_verified", "Second factor verified"
+        MFA_FAILED = "mfa_failed", "Second factor failed"
+        MFA_REMOVED = "mfa_removed", "Second factor removed"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

@@ -2,11 +2,16 @@
 
 Variables (see README.md): DEBUG, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL, REDIS_URL, TIME_ZONE,
 EMAIL_URL-style settings (EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD,
-EMAIL_USE_TLS, DEFAULT_FROM_EMAIL), CSRF_TRUSTED_ORIGINS, SECURE_SSL_REDIRECT.
+EMAIL_USE_TLS, DEFAULT_FROM_EMAIL), CSRF_TRUSTED_ORIGINS, SECURE_SSL_REDIRECT, the sign-in limits
+(LOGIN_FAILURE_LIMIT, LOGIN_FAILURE_WINDOW_SECONDS, NETCARE_TRUSTED_PROXIES), two-factor
+authentication (NETCARE_MFA_REQUIRED_ROLES) and automatic logoff (NETCARE_SESSION_IDLE_SECONDS,
+NETCARE_SESSION_ABSOLUTE_SECONDS, NETCARE_SESSION_WARNING_SECONDS).
 """
 
 from __future__ import annotations
 
+import datetime as _dt
+import ipaddress
 import os
 from pathlib import Path
 
@@ -41,7 +46,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else ""
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin site with NETcare's rule: a verified second factor (netcare.admin_site).
+    "netcare.apps.NetcareAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -52,6 +58,10 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_htmx",
     "django_celery_beat",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "netcare",
     "patients",
     "referrals",
@@ -66,9 +76,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Automatic logoff (idle and absolute limits), then the second factor where it is required.
+    "netcare.session.SessionTimeoutMiddleware",
+    "netcare.mfa.MfaRequiredMiddleware",
+    # Last: turns a sign-in refused by django-axes into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "netcare.urls"
@@ -123,10 +139,50 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# Failed-login throttling: after this many failures for one username (or ten times as many from
-# one address) inside the window, further attempts are refused until the window has passed.
+# Every sign-in (NETcare's login page, the admin site's, any `authenticate()` call) goes through
+# django-axes first: after LOGIN_FAILURE_LIMIT failures for one username from one client address
+# inside the window, that username is refused from that address, even with the right password,
+# until the window has passed without a failure. Keyed by both together, so failures against
+# many accounts from one address (a shared hospital NAT) lock none of the others.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
 LOGIN_FAILURE_WINDOW_SECONDS = int(os.environ.get("LOGIN_FAILURE_WINDOW_SECONDS", "900"))
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = _dt.timedelta(seconds=LOGIN_FAILURE_WINDOW_SECONDS)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "netcare.account_views.locked_out"
+AXES_CLIENT_IP_CALLABLE = "netcare.audit.client_ip"
+# NETcare's audit trail records sign-ins and sign-outs; axes keeps only the failure counts.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
+
+# The client address (for the sign-in limits and the audit trail) is REMOTE_ADDR unless the
+# request came from one of these reverse proxies (addresses or networks, comma-separated): then
+# it is the right-most X-Forwarded-For entry that is not itself a trusted proxy. Empty (the
+# default) trusts no header. Set it to the proxies in front of NETcare, never wider.
+NETCARE_TRUSTED_PROXIES = [ipaddress.ip_network(item, strict=False)
+                           for item in env_list("NETCARE_TRUSTED_PROXIES")]
+
+# Two-factor authentication (django-otp: an authenticator app, backup codes): the roles that must
+# verify a second factor after the password (comma-separated Role values; empty for none). The
+# admin site requires a verified device whenever any role does. DEBUG runs (`make run`) default
+# to none so the demo logins work; anything else defaults to administrators and specialists.
+NETCARE_MFA_REQUIRED_ROLES = env_list(
+    "NETCARE_MFA_REQUIRED_ROLES", "" if DEBUG else "administrator,specialist")
+OTP_TOTP_ISSUER = "NETcare"
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
+# Automatic logoff: after this long without a request, and this long after signing in whatever
+# happens; the page warns this many seconds before the idle logoff. The session cookie ends
+# when the browser closes.
+NETCARE_SESSION_IDLE_SECONDS = int(os.environ.get("NETCARE_SESSION_IDLE_SECONDS", "900"))
+NETCARE_SESSION_ABSOLUTE_SECONDS = int(
+    os.environ.get("NETCARE_SESSION_ABSOLUTE_SECONDS", str(12 * 3600)))
+NETCARE_SESSION_WARNING_SECONDS = int(os.environ.get("NETCARE_SESSION_WARNING_SECONDS", "60"))
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
@@ -223,8 +279,12 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Security: strict by default whenever DEBUG is off.
+# Sessions read from the cache (Redis), written through to the database: no query per request.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(8 * 3600)))
+SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE",
+                                        str(NETCARE_SESSION_ABSOLUTE_SECONDS)))
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
@@ -243,7 +303,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # axes: failures and lockouts (WARNING), not every successful sign-in.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
 
 NETCARE_DEMO_PASSWORD = "netcare-demo"  # noqa: S105 - synthetic demo accounts only

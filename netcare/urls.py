@@ -4,10 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from coordinators import caseload_views
-from netcare import views
-
-admin.site.site_header = "NETcare administration"
-admin.site.site_title = "NETcare administration"
+from netcare import account_views, session, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -17,6 +14,12 @@ urlpatterns = [
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(),
          name="password_change_done"),
+    path("accounts/mfa/", account_views.overview, name="mfa-overview"),
+    path("accounts/mfa/verify/", account_views.verify, name="mfa-verify"),
+    path("accounts/mfa/enrol/", account_views.enrol, name="mfa-enrol"),
+    path("accounts/mfa/backup-codes/", account_views.backup_codes, name="mfa-backup-codes"),
+    path("accounts/mfa/remove/", account_views.remove, name="mfa-remove"),
+    path("accounts/session/", session.session_status, name="session-status"),
     path("navigator/", caseload_views.caseload, name="navigator-home"),
     path("caseload/", include("coordinators.caseload_urls")),
     path("specialist/", views.specialist_home, name="specialist-home"),

@@ -83,6 +83,16 @@ class LabPanelForm(forms.Form):
                                      widget=forms.TimeInput(attrs={"type": "time"}))
     prothrombin_ratio_percent = forms.DecimalField(label="Prothrombin ratio (Quick %)",
                                                    required=False)
+    pregnancy_test = forms.ChoiceField(
+        label="Pregnancy test", required=False,
+        choices=[("", "Not taken with these labs"), ("negative", "Negative"),
+                 ("positive", "Positive"),
+                 ("not_applicable", "Not applicable: cannot become pregnant")],
+        help_text="Needed before cycle 1 for a patient who can become pregnant; the test date "
+                  "is the collection date.")
+    pregnancy_stated_by = forms.CharField(
+        label="Not applicable: who said so", required=False, max_length=120,
+        help_text="Who confirmed the patient cannot become pregnant, and why.")
 
     def __init__(self, *args, time_zone: str = "UTC", **kwargs):
         super().__init__(*args, **kwargs)
@@ -114,9 +124,11 @@ class LabPanelForm(forms.Form):
     def clean(self):
         data = super().clean()
         self.results: list[dict] = []
+        self.pregnancy: dict | None = None
         day = data.get("collected_on")
         if day is None:
             return data
+        self._clean_pregnancy(data, day)
         moment = dt.datetime.combine(day, data.get("collected_time") or dt.time(8, 0),
                                      tzinfo=zoneinfo.ZoneInfo(self.time_zone))
         for analyte in LAB_PANEL:
@@ -146,6 +158,19 @@ class LabPanelForm(forms.Form):
                 self.results.append({"analyte": "prothrombin_ratio_percent", "value": ratio,
                                      "unit": "%", "collected_at": moment})
         return data
+
+    def _clean_pregnancy(self, data, day) -> None:
+        result = data.get("pregnancy_test") or ""
+        stated_by = (data.get("pregnancy_stated_by") or "").strip()
+        if not result:
+            if stated_by:
+                self.add_error("pregnancy_test", "Choose the result (or not applicable).")
+            return
+        if result == "not_applicable" and not stated_by:
+            self.add_error("pregnancy_stated_by",
+                           "Say who confirmed that the patient cannot become pregnant.")
+            return
+        self.pregnancy = {"result": result, "tested_on": day, "stated_by": stated_by}
 
 
 class AdverseEventForm(forms.ModelForm):

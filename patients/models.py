@@ -61,6 +61,16 @@ class Patient(models.Model):
         help_text="The patient agreed to receive appointment and precaution reminders.",
     )
     pregnancy = models.CharField(max_length=16, choices=Pregnancy.choices, blank=True)
+    # Before cycle 1 (readiness): the date of the pregnancy test behind "excluded" or "positive",
+    # or, for "not applicable", who said so; and who recorded it, when.
+    pregnancy_tested_on = models.DateField("pregnancy test date", null=True, blank=True)
+    pregnancy_stated_by = models.CharField(
+        "pregnancy test not applicable: said by", max_length=120, blank=True,
+        help_text="Who confirmed the patient cannot become pregnant, and why.")
+    pregnancy_recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+")
+    pregnancy_recorded_at = models.DateTimeField(null=True, blank=True)
     current_ssa = models.CharField(
         "current SSA therapy", max_length=16, choices=SSA.choices, default=SSA.NONE
     )

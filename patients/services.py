@@ -10,9 +10,11 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 
 import rules
 from netcare import audit, events
+from netcare.clock import centre_today
 from netcare.models import Centre
 from netcare.notifications import centre_team, notify
 from patients.models import (
@@ -37,7 +39,9 @@ def _decimal(value: Any, field: str) -> Decimal:
 
 def lab_validate(*, analyte: str, value: Any, unit: str, uln: Any = None,
                  lln: Any = None) -> Decimal:
-    """Check one lab value with the rules' units; ValidationError names the bad field."""
+    """Check one lab value with the rules' units and plausible ranges (§4.6, defined once in
+    the rules): every path that stores a lab (the forms, the API, the referral intake, imports)
+    comes through here. A ValidationError names the bad field and the accepted range."""
     if analyte not in LabResult.Analyte.values:
         raise ValidationError({"analyte": f"Unknown analyte '{analyte}'."})
     number = _decimal(value, "value")
@@ -46,7 +50,7 @@ def lab_validate(*, analyte: str, value: Any, unit: str, uln: Any = None,
         if (unit or "") != expected:
             raise ValidationError({"unit": f"{analyte} takes the unit '{expected}'."})
         try:
-            rules.Labs(**{analyte: number})
+            rules.plausible(analyte, number, "value")
         except rules.RulesInputError as exc:
             raise ValidationError({"value": exc.message}) from None
         return number
@@ -57,8 +61,6 @@ def lab_validate(*, analyte: str, value: Any, unit: str, uln: Any = None,
     except rules.RulesInputError as exc:
         field = exc.field if exc.field in ("value", "unit", "uln", "lln") else "value"
         raise ValidationError({field: exc.message}) from None
-    if analyte in ("bilirubin", "ast", "alt") and limits["uln"] is None:
-        raise ValidationError({"uln": f"Give the lab's upper limit of normal for {analyte}."})
     return number
 
 
@@ -98,16 +100,66 @@ def _notify_team(*, actor, patient: Patient, subject: str, body: str) -> None:
                                          url=url))
 
 
-def lab_panel_add(*, actor, patient: Patient, results: list[dict[str, Any]]) -> list[LabResult]:
-    """Save a panel of labs drawn together; the treating team hears about it."""
+def lab_panel_add(*, actor, patient: Patient, results: list[dict[str, Any]],
+                  pregnancy: dict[str, Any] | None = None) -> list[LabResult]:
+    """Save a panel of labs drawn together (and the pregnancy test taken with it, if any); the
+    treating team hears about the labs."""
     with transaction.atomic():
         saved = [_lab_result_create(actor=actor, patient=patient, **result)
                  for result in results]
-        events.publish(events.LabResultRecorded(patient_id=patient.pk,
-                                                lab_result_ids=tuple(r.pk for r in saved)))
-        _notify_team(actor=actor, patient=patient, subject="New lab results",
-                     body=f"{len(saved)} new lab results for patient {patient.mrn}.")
+        if saved:
+            events.publish(events.LabResultRecorded(patient_id=patient.pk,
+                                                    lab_result_ids=tuple(r.pk for r in saved)))
+            _notify_team(actor=actor, patient=patient, subject="New lab results",
+                         body=f"{len(saved)} new lab results for patient {patient.mrn}.")
+        if pregnancy is not None:
+            pregnancy_record(actor=actor, patient=patient, **pregnancy)
     return saved
+
+
+# The pregnancy entry: a test result, or "not applicable" with who said so.
+PREGNANCY_RESULTS = {
+    "negative": Patient.Pregnancy.EXCLUDED,
+    "positive": Patient.Pregnancy.POSITIVE,
+    "not_applicable": Patient.Pregnancy.NOT_APPLICABLE,
+}
+
+
+def pregnancy_record(*, actor, patient: Patient, result: str,
+                     tested_on: dt.date | None = None, stated_by: str = "") -> Patient:
+    """Record the pregnancy check before the first dose: a negative or positive test with its
+    date, or "not applicable" with who said so (required). Audited; readiness follows."""
+    if result not in PREGNANCY_RESULTS:
+        raise ValidationError({"pregnancy_test": "Choose negative, positive or not applicable."})
+    stated_by = (stated_by or "").strip()
+    if result == "not_applicable":
+        if not stated_by:
+            raise ValidationError({"pregnancy_stated_by": "Say who confirmed that the patient "
+                                                          "cannot become pregnant."})
+        tested_on = None
+    else:
+        if tested_on is None:
+            raise ValidationError({"pregnancy_tested_on": "Give the date of the test."})
+        if tested_on > centre_today(patient.centre):
+            raise ValidationError({"pregnancy_tested_on": "The test date is in the future."})
+        stated_by = ""
+    fields = ["pregnancy", "pregnancy_tested_on", "pregnancy_stated_by",
+              "pregnancy_recorded_by", "pregnancy_recorded_at"]
+    with transaction.atomic():
+        before = audit.snapshot(patient, ["pregnancy", "pregnancy_tested_on",
+                                          "pregnancy_stated_by", "pregnancy_recorded_by_id",
+                                          "pregnancy_recorded_at"])
+        patient.pregnancy = PREGNANCY_RESULTS[result]
+        patient.pregnancy_tested_on = tested_on
+        patient.pregnancy_stated_by = stated_by
+        patient.pregnancy_recorded_by = actor
+        patient.pregnancy_recorded_at = timezone.now()
+        patient.full_clean()
+        patient.save(update_fields=[*fields, "updated_at"])
+        audit.record_update(actor=actor, obj=patient, before=before,
+                            note=f"Pregnancy: {patient.get_pregnancy_display()}.")
+        events.publish(events.PatientRecordChanged(patient_id=patient.pk, what="pregnancy"))
+    return patient
 
 
 def lab_result_mark_in_error(*, actor, result: LabResult, reason: str) -> LabResult:

@@ -7,6 +7,7 @@ centre's rules settings. Pure reads; callers pass `today`.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import zoneinfo
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from prrt.models import Administration, Cycle, CycleDecision, CycleState, SSAInj
 
 REQUIRED_PRE_DOSE = ["platelets", "hemoglobin", "neutrophils", "creatinine", "bilirubin",
                      "albumin"]
+SHORT_ACTING_SSA = "octreotide_sc"
 
 
 def rules_config(centre) -> rules.RulesConfig:
@@ -164,32 +166,107 @@ def labs_snapshot(latest: dict[str, LabResult]) -> dict:
 
 @dataclass(frozen=True)
 class Recommendation:
+    """The rules' decision for a cycle and what it used. ``rendered`` is the shape pages and
+    API responses show: while ``complete`` is false it carries no action (§4.5)."""
+
     decision: rules.DoseDecision
     rendered: dict
     labs: dict[str, LabResult]
     history: CourseHistory
     baseline: rules.Baseline | None
 
+    @property
+    def complete(self) -> bool:
+        return self.decision.complete
+
+    @property
+    def action(self) -> str | None:
+        """The recommended action, or None while the decision panel is incomplete."""
+        return str(self.decision.action) if self.complete else None
+
+
+def dose_day(cycle: Cycle, history: CourseHistory, today: dt.date) -> dt.date | None:
+    """The day the dose would be given: the planned (booked) day, or today once it has passed;
+    None when that is not after the last dose given (then the rules use the assessment day)."""
+    day = max(cycle.planned_date, today)
+    if history.doses and day <= history.doses[-1].date:
+        return None
+    return day
+
 
 def recommendation_for(cycle: Cycle, *, today: dt.date) -> Recommendation:
-    """The rules' dose decision for `cycle` on `today`, from the records."""
+    """The rules' dose decision for `cycle` on `today`, from the records: the pre-dose labs of
+    its window, the patient now (sex, age, weight), the course's baseline and history, adverse
+    events since the last dose and the planned infusion day (for the timing warnings)."""
     course = cycle.course
     config = rules_config(course.centre)
     latest, _refused = pre_dose_labs(cycle, today=today, config=config)
+    return _recommendation(cycle, today=today, config=config, latest=latest)
+
+
+def _recommendation(cycle: Cycle, *, today: dt.date, config: rules.RulesConfig,
+                    latest: dict[str, LabResult]) -> Recommendation:
+    course = cycle.course
     history = course_history(course)
     baseline = baseline_for(course, latest, today)
     since = history.doses[-1].date if history.doses else course.planned_first_dose - \
         dt.timedelta(days=90)
     labs_date = max((local_date(lab.collected_at, course.centre) for lab in latest.values()),
                     default=None)
+    if labs_date is not None:
+        labs_date = min(labs_date, today)  # a draw dated ahead of the centre's day is today's
     decision = rules.dose_decision(
         rules.DoseInput(course=history.as_rules(), patient=rules_patient(course.patient, today),
                         baseline=baseline, labs=rules_labs(latest),
                         adverse_events=tuple(adverse_events_since(course, since)),
-                        labs_date=labs_date),
+                        labs_date=labs_date, dose_date=dose_day(cycle, history, today)),
         today, config)
-    return Recommendation(decision, rules.render_dose_decision(decision, today), latest, history,
-                          baseline)
+    decision = _only_weight_missing(decision, course.patient)
+    rendered = rules.render_dose_decision(decision, today, as_recommendation=True)
+    return Recommendation(decision, rendered, latest, history, baseline)
+
+
+_SEX_AND_AGE = ("patient.sex", "patient.age_years")
+
+
+def _only_weight_missing(decision: rules.DoseDecision, patient) -> rules.DoseDecision:
+    """The record always has the sex and date of birth; without a weight the rules see no
+    patient at all, so say the weight alone is missing."""
+    if patient.weight_kg is not None or "patient.weight_kg" not in decision.missing_inputs:
+        return decision
+    paths = tuple(p for p in decision.missing_inputs if p not in _SEX_AND_AGE)
+    return dataclasses.replace(decision, missing_inputs=paths, reasons=(
+        rules.no_recommendation_text(paths), *decision.reasons[1:]))
+
+
+def planned_infusion_at(cycle: Cycle) -> dt.datetime:
+    """The planned infusion moment: the booked time on the booked day, else the start of the
+    planned day (the earliest it can be, so a check against it is on the safe side)."""
+    tz = zoneinfo.ZoneInfo(cycle.course.centre.time_zone)
+    at = dt.time.min
+    if cycle.booked_date == cycle.planned_date and cycle.booked_time is not None:
+        at = cycle.booked_time
+    return dt.datetime.combine(cycle.planned_date, at, tzinfo=tz)
+
+
+def short_acting_ssa_check(patient, dose_at: dt.datetime,
+                           config: rules.RulesConfig) -> rules.Finding | None:
+    """Short-acting octreotide from the recorded doses (SSA injections of octreotide s.c.): the
+    latest one at or before `dose_at` must be 24 h or more before it. None when none is recorded
+    in that time (then the infusion-day tick box is the attestation)."""
+    last = (SSAInjection.objects.filter(patient=patient, agent=SHORT_ACTING_SSA,
+                                        given_at__lte=dose_at)
+            .order_by("-given_at").values_list("given_at", flat=True).first())
+    if last is None:
+        return None
+    finding = rules.short_acting_ssa_finding(last, dose_at, config)
+    if finding is None:
+        return None
+    tz = zoneinfo.ZoneInfo(patient.centre.time_zone)
+    moment = last.astimezone(tz)
+    return rules.Finding(finding.code, finding.severity,
+                         f"{finding.reason} (recorded dose on {moment:%d %b %Y at %H:%M})",
+                         finding.values, finding.thresholds)
 
 
 @dataclass(frozen=True)
@@ -200,7 +277,11 @@ class Readiness:
 
 
 def readiness(cycle: Cycle, *, today: dt.date) -> Readiness:
-    """What a cycle still needs before a specialist can decide on it (§3, issue rules)."""
+    """What a cycle still needs before a specialist can decide on it (§3, §4.5): the course
+    approved and the cycle before given, the pre-dose labs of the window and a complete decision
+    panel, the long-acting SSA washout, the short-acting octreotide interval from recorded doses
+    and, before cycle 1, SSTR imaging and (for a patient who can become pregnant) the pregnancy
+    test or "not applicable" with who said so. The rules' manual-review items are warnings."""
     course = cycle.course
     config = rules_config(course.centre)
     missing: list[str] = []
@@ -224,6 +305,7 @@ def readiness(cycle: Cycle, *, today: dt.date) -> Readiness:
         missing_note = (f"{len(refused)} lab result(s) drawn inside a precaution window "
                         "do not count.")
         warnings.append(missing_note)
+    _decision_panel(cycle, today, config, latest, absent, missing, warnings)
     if cycle.state == CycleState.WITHHELD:
         last = cycle.decisions.filter(decision=CycleDecision.Decision.WITHHOLD).last()
         if last and not any(lab.entered_at > last.decided_at for lab in latest.values()):
@@ -234,17 +316,58 @@ def readiness(cycle: Cycle, *, today: dt.date) -> Readiness:
         if finding is not None:
             (missing if finding.severity == rules.Severity.BLOCK else warnings).append(
                 finding.reason)
+    short_acting = short_acting_ssa_check(course.patient, planned_infusion_at(cycle), config)
+    if short_acting is not None:
+        missing.append(f"{short_acting.reason}: book the infusion later.")
     if cycle.number == 1:
-        from patients.models import ImagingStudy
-
-        sstr = (ImagingStudy.objects.filter(patient_id=course.patient_id,
-                                            modality__in=ImagingStudy.SSTR_MODALITIES)
-                .order_by("-performed_on").first())
-        oldest = rules.add_months(cycle.planned_date, -config.sstr_imaging_max_age_months)
-        if sstr is None:
-            missing.append("SSTR imaging before cycle 1.")
-        elif sstr.performed_on < oldest:
-            missing.append(f"SSTR imaging of {sstr.performed_on:%d %b %Y} is more than "
-                           f"{config.sstr_imaging_max_age_months} months before cycle 1: "
-                           "a new scan is needed.")
+        _before_cycle_1(cycle, today, config, missing)
     return Readiness(not missing, missing, warnings)
+
+
+def _decision_panel(cycle: Cycle, today: dt.date, config: rules.RulesConfig,
+                    latest: dict[str, LabResult], absent: list[str], missing: list[str],
+                    warnings: list[str]) -> None:
+    """An incomplete decision panel keeps the cycle from becoming ready (§4.5); what the labs
+    line above already names is not repeated. Manual-review items become warnings."""
+    try:
+        recommendation = _recommendation(cycle, today=today, config=config, latest=latest)
+    except rules.RulesInputError as exc:
+        missing.append(f"The rules could not evaluate the records: {exc}.")
+        return
+    decision = recommendation.decision
+    beyond = tuple(path for path in decision.missing_inputs
+                   if path.removeprefix("labs.") not in absent)
+    if beyond:
+        missing.append(rules.no_recommendation_text(beyond))
+    for finding in decision.needs_review:
+        reason = finding.reason
+        warnings.append(reason if reason.startswith("Manual review") else
+                        f"Manual review: {reason}")
+
+
+def _before_cycle_1(cycle: Cycle, today: dt.date, config: rules.RulesConfig,
+                    missing: list[str]) -> None:
+    from patients.models import ImagingStudy
+
+    course = cycle.course
+    sstr = (ImagingStudy.objects.filter(patient_id=course.patient_id,
+                                        modality__in=ImagingStudy.SSTR_MODALITIES)
+            .order_by("-performed_on").first())
+    oldest = rules.add_months(cycle.planned_date, -config.sstr_imaging_max_age_months)
+    if sstr is None:
+        missing.append("SSTR imaging before cycle 1.")
+    elif sstr.performed_on < oldest:
+        missing.append(f"SSTR imaging of {sstr.performed_on:%d %b %Y} is more than "
+                       f"{config.sstr_imaging_max_age_months} months before cycle 1: "
+                       "a new scan is needed.")
+    patient = course.patient
+    try:
+        pregnancy = rules.pregnancy_finding(
+            sex=patient.sex, status=patient.pregnancy or None,
+            tested_on=patient.pregnancy_tested_on, stated_by=patient.pregnancy_stated_by,
+            dose_date=max(cycle.planned_date, today), today=today, config=config)
+    except rules.RulesInputError as exc:
+        missing.append(f"Pregnancy record: {exc}.")
+        return
+    if pregnancy is not None:
+        missing.append(pregnancy.reason)

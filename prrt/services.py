@@ -43,6 +43,7 @@ from prrt.schedule import cycle_dates_sync
 from referrals.models import ReferralState
 from referrals.services import referral_transition
 
+NO_RECOMMENDATION = "NONE"  # stored as the recommended action while the panel is incomplete
 FULL = Decimal("7.4")
 REDUCED = Decimal("3.7")
 ACTIVITIES = (FULL, REDUCED)
@@ -272,7 +273,17 @@ def cycle_decide(*, actor, cycle: Cycle, decision: str, today: dt.date,
             "course__centre", "course__patient", "course__referral").get(pk=cycle.pk)
         recommendation = clinical.recommendation_for(locked, today=today)
         action = recommendation.decision.action
-        expected, expected_activity = _RECOMMENDED_DECISION.get(action, (None, None))
+        # While the decision panel is incomplete there is no recommendation (§4.5): any decision
+        # is taken without one and needs a written reason.
+        expected, expected_activity = (_RECOMMENDED_DECISION.get(action, (None, None))
+                                       if recommendation.complete else (None, None))
+        if decision == CycleDecision.Decision.APPROVE:
+            short_acting = clinical.short_acting_ssa_check(
+                locked.course.patient, clinical.planned_infusion_at(locked),
+                clinical.rules_config(locked.course.centre))
+            if short_acting is not None:
+                raise TransitionInvalid(f"{short_acting.reason}: book the infusion later.",
+                                        field="decision")
         if decision == CycleDecision.Decision.WITHHOLD and not categories:
             categories = [str(c) for c in recommendation.decision.trigger_categories]
             if not categories:
@@ -284,6 +295,10 @@ def cycle_decide(*, actor, cycle: Cycle, decision: str, today: dt.date,
             follows = set(categories) == {str(c) for c in
                                           recommendation.decision.trigger_categories}
         if not follows and not reason:
+            if not recommendation.complete:
+                raise TransitionInvalid(
+                    f"{recommendation.decision.reasons[0]} A decision without a "
+                    "recommendation needs a written reason.", field="reason")
             raise TransitionInvalid(
                 f"The rules recommend {action}: a different decision needs a written reason.",
                 field="reason")
@@ -300,7 +315,8 @@ def cycle_decide(*, actor, cycle: Cycle, decision: str, today: dt.date,
                 else recommendation.decision.reasons[0]))
         record = CycleDecision.objects.create(
             cycle=locked, decision=decision, activity_gbq=activity_gbq, categories=categories,
-            recommended_action=str(action), recommendation=recommendation.rendered,
+            recommended_action=recommendation.action or NO_RECOMMENDATION,
+            recommendation=recommendation.rendered,
             labs_snapshot=clinical.labs_snapshot(recommendation.labs),
             follows_recommendation=follows, reason=reason, decided_by=actor)
         if locked.number == 1 and decision == CycleDecision.Decision.APPROVE \
@@ -351,6 +367,12 @@ def cycle_administer(*, actor, cycle: Cycle, administered_at: dt.datetime,
     if not no_short_acting_ssa_24h:
         raise TransitionInvalid("Confirm no short-acting octreotide in the 24 h before the dose.",
                                 field="no_short_acting_ssa_24h")
+    # Recorded short-acting octreotide doses decide when there are any; the attestation above
+    # stands for what is not recorded.
+    short_acting = clinical.short_acting_ssa_check(
+        cycle.course.patient, administered_at, clinical.rules_config(cycle.course.centre))
+    if short_acting is not None:
+        raise TransitionInvalid(short_acting.reason + ".", field="no_short_acting_ssa_24h")
     activity_gbq = Decimal(str(activity_gbq))
     if not Decimal("0.1") <= activity_gbq <= Decimal("8"):
         raise TransitionInvalid("The administered activity must be 0.1-8 GBq.",

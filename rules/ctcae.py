@@ -17,7 +17,7 @@ from fractions import Fraction
 
 from .config import DEFAULT_CONFIG, RulesConfig
 from .errors import RulesInputError
-from .explain import fmt
+from .explain import fmt_cmp, fmt_exact
 from .units import SPECS, Analyte, LabValue, exact
 
 F = Fraction
@@ -117,17 +117,23 @@ def ctcae_grade(
     unit = spec.display_unit
     version = config.ctcae_version
     term = TERMS[analyte]
-    shown = f"{term.lower()}: {analyte.replace('_', ' ')} {fmt(value)} {unit}"
+    name = analyte.replace("_", " ")
 
     if analyte in _ABOVE_ULN:
         if uln_value is None or uln_value <= 0:
+            shown = f"{term.lower()}: {name} {fmt_exact(value)} {unit}"
             return CtcaeGrade(analyte, term, None, version, value, unit, "ULN", None, None,
                               f"CTCAE {version} {shown} cannot be graded: no ULN given.")
+        multiples = (F(1), *(m for _, m in _ABOVE_ULN[analyte]))
         ratio = value / uln_value
         grade = 0
         if ratio > 1:
             grade = next((g for g, m in _ABOVE_ULN[analyte] if ratio > m), 1)
-        reason = (f"CTCAE {version} {shown} = {fmt(ratio)} × ULN ({fmt(uln_value)}): "
+        # Printed so that the value and its multiple of the ULN sit on the same side of every
+        # grade boundary as the exact numbers: never "= 3 × ULN: grade 3".
+        shown_value = fmt_cmp(value, *(m * uln_value for m in multiples))
+        reason = (f"CTCAE {version} {term.lower()}: {name} {shown_value} {unit}, "
+                  f"{fmt_cmp(ratio, *multiples)} × ULN (ULN {fmt_exact(uln_value)} {unit}): "
                   f"grade {grade}.")
         return CtcaeGrade(analyte, term, grade, version, value, unit, "ULN", uln_value,
                           "result", reason)
@@ -139,6 +145,8 @@ def ctcae_grade(
     if limit is None:
         limit = config.default_lln.get(str(analyte))
         source = "centre default"
+    bounds = tuple(bound for _, bound in bands) + (() if limit is None else (limit,))
+    shown = f"{term.lower()}: {name} {fmt_cmp(value, *bounds)} {unit}"
     if grade is None:
         if limit is None:
             return CtcaeGrade(analyte, term, None, version, value, unit, "LLN", None, None,
@@ -146,9 +154,22 @@ def ctcae_grade(
         grade = 1 if value < limit else 0
     reason = f"CTCAE {version} {shown}: grade {grade}"
     if grade <= 1 and limit is not None:
-        reason += f" (LLN {fmt(limit)} {unit}, {source})"
+        reason += f" (LLN {fmt_exact(limit)} {unit}, {source})"
     return CtcaeGrade(analyte, term, grade, version, value, unit, "LLN", limit,
                       source if limit is not None else None, reason + ".")
+
+
+def grade_thresholds(result: CtcaeGrade, config: RulesConfig = DEFAULT_CONFIG
+                     ) -> tuple[Fraction, ...]:
+    """Every boundary ``result.value`` was compared with (in its canonical unit): the band bounds
+    and the LLN of a lower-limit term, the ULN multiples of an upper-limit term. A value printed
+    with :func:`rules.explain.fmt_cmp` against these never contradicts its grade."""
+    if result.analyte in _ABOVE_ULN:
+        if result.limit is None:
+            return ()
+        return tuple(m * result.limit for m in (F(1), *(m for _, m in _ABOVE_ULN[result.analyte])))
+    bounds = tuple(bound for _, bound in _BELOW[config.ctcae_version][result.analyte])
+    return bounds + (() if result.limit is None else (result.limit,))
 
 
 def grade_lab(lab: LabValue, config: RulesConfig = DEFAULT_CONFIG) -> CtcaeGrade:

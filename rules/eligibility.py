@@ -12,7 +12,7 @@ from fractions import Fraction
 
 from .config import DEFAULT_CONFIG, RulesConfig
 from .errors import RulesInputError
-from .explain import Finding, Severity, fmt, fmt_near, sentence
+from .explain import Finding, Severity, fmt, fmt_cmp, fmt_near, sentence
 from .grading import Differentiation, Grade, tumour_grade
 from .inputs import Labs, Patient
 from .plan import add_months
@@ -94,20 +94,60 @@ def long_acting_ssa_finding(last_injection: dt.date, dose_date: dt.date,
 
 def short_acting_ssa_finding(last_injection: dt.datetime, dose_at: dt.datetime,
                              config: RulesConfig = DEFAULT_CONFIG) -> Finding | None:
-    """Short-acting octreotide: none in the 24 h before a dose. Both times must be aware."""
+    """Short-acting octreotide: none in the 24 h before a dose (an injection after the dose is
+    not before it). Both times must be aware."""
     for name, value in (("last_injection", last_injection), ("dose_at", dose_at)):
         if not isinstance(value, dt.datetime) or value.tzinfo is None:
             raise RulesInputError(name, "must be a datetime with a time zone")
     gap = dose_at - last_injection
     limit = dt.timedelta(hours=config.short_acting_ssa_gap_hours)
-    if gap < limit:
+    if dt.timedelta(0) <= gap < limit:
         hours = Fraction(int(gap.total_seconds()), 3600)
+        shown = fmt_cmp(hours, config.short_acting_ssa_gap_hours, places=1)
         return _f("SHORT_ACTING_SSA_TOO_CLOSE", Severity.BLOCK,
-                  f"Short-acting octreotide was given {fmt(hours, 1)} h before the dose: none in "
+                  f"Short-acting octreotide was given {shown} h before the dose: none in "
                   f"the {config.short_acting_ssa_gap_hours} h before it.",
-                  {"hours_before_dose": fmt(hours, 1)},
+                  {"hours_before_dose": shown},
                   {"minimum_hours": str(config.short_acting_ssa_gap_hours)})
     return None
+
+
+def pregnancy_finding(*, sex: str | None, status: str | None, tested_on: dt.date | None,
+                      stated_by: str | None, dose_date: dt.date, today: dt.date,
+                      config: RulesConfig = DEFAULT_CONFIG) -> Finding | None:
+    """Pregnancy before the first dose (§2), for a patient who can become pregnant: a negative
+    test (``status`` ``"excluded"``) taken within the pre-dose lab window before the dose, or
+    ``"not_applicable"`` with who said so. Men need none. Anything else blocks the first dose;
+    None means nothing is missing."""
+    if sex == "M":
+        return None
+    if status not in PREGNANCY_STATUSES:
+        raise RulesInputError("pregnancy", "must be 'excluded', 'positive', 'not_applicable' "
+                              "or absent")
+    if tested_on is not None and tested_on > today:
+        raise RulesInputError("pregnancy_tested_on", f"{tested_on} is in the future")
+    window = config.pre_dose_lab_window_days
+    if status == "positive":
+        when = f" on {tested_on}" if tested_on else ""
+        return _f("PREGNANT", Severity.BLOCK,
+                  f"Pregnancy test positive{when}: PRRT must not be given.")
+    if status == "not_applicable":
+        if stated_by and stated_by.strip():
+            return None
+        return _f("PREGNANCY_NOT_APPLICABLE_UNATTRIBUTED", Severity.BLOCK,
+                  "Pregnancy testing is marked not applicable, but not who said so: record who "
+                  "confirmed it before the first dose.")
+    if status == "excluded" and tested_on is not None:
+        age = (dose_date - tested_on).days
+        if age <= window:
+            return None
+        return _f("PREGNANCY_TEST_TOO_OLD", Severity.BLOCK,
+                  f"The negative pregnancy test of {tested_on} is {age} days before the first "
+                  f"dose on {dose_date}, more than {window} days: repeat it.",
+                  {"days_before_dose": str(age)}, {"days_before_dose": f"<= {window}"})
+    return _f("PREGNANCY_TEST_MISSING", Severity.BLOCK,
+              f"No pregnancy test result before the first dose: record a negative test taken "
+              f"within {window} days before it, or 'not applicable' with who said so.")
 
 
 def eligibility_findings(
@@ -181,7 +221,8 @@ def _tumour(inp: EligibilityInput, config: RulesConfig) -> list[Finding]:
         Fraction(inp.ki67_percent) > limit
     ):
         found.append(_f("KI67_HIGH", Severity.REVIEW,
-                        f"Ki-67 {fmt(Fraction(inp.ki67_percent))} % is above {fmt(limit)} %: "
+                        f"Ki-67 {fmt_cmp(Fraction(inp.ki67_percent), limit)} % is above "
+                        f"{fmt(limit)} %: "
                         "review.", values, {"ki67_percent": f"> {fmt(limit)}"}))
     return found
 
@@ -230,7 +271,7 @@ def _labs(inp: EligibilityInput, config: RulesConfig) -> list[Finding]:
                             f"No {name} result: not evaluated."))
         elif lab.canonical < minimum:
             found.append(_f(code, Severity.REVIEW,
-                            f"{sentence(name)} {fmt(lab.canonical)} {unit} is below "
+                            f"{sentence(name)} {fmt_cmp(lab.canonical, minimum)} {unit} is below "
                             f"{fmt(minimum)} {unit}: review bone marrow or hepatic reserve.",
                             {name: fmt(lab.canonical)}, {name: f"< {fmt(minimum)}"}))
     found += _bilirubin(inp, config)

@@ -81,6 +81,49 @@ def _side(a: Fraction, b: Fraction) -> int:
     return (a > b) - (a < b)
 
 
+MAX_PLACES = 40
+
+
+def places_for(value: Fraction | int, thresholds: tuple[Fraction | int, ...],
+               places: int = 2) -> int:
+    """The fewest decimals (at least ``places``) with which ``value``, rounded half up, lies on
+    the same side of every threshold (below, equal or above) as the exact value does."""
+    value = Fraction(value)
+    for digits in range(places, MAX_PLACES + 1):
+        shown = Fraction(round_half_up(value, digits))
+        # A threshold that is itself a longer decimal (a baseline clearance) is compared as it
+        # would print at the same precision: a value equal to it prints equal.
+        if all(_side(shown, Fraction(round_half_up(Fraction(t), digits)))
+               == _side(value, Fraction(t)) for t in thresholds):
+            return digits
+    return MAX_PLACES
+
+
+def fmt_cmp(value: Fraction | int, *thresholds: Fraction | int, places: int = 2) -> str:
+    """Display ``value`` like :func:`fmt` (at most ``places`` decimals, no trailing zeros) unless
+    that would move it onto the other side of, or onto, one of ``thresholds``; then with as many
+    decimals as it takes. A printed comparison stays true: 74.999 against 75 is "74.999", never
+    "75"; 3.0005 × ULN against 3 is "3.0005"; exactly 75 is "75"."""
+    return fmt(value, places_for(value, thresholds, places))
+
+
+def fmt_fixed_cmp(value: Fraction | int, *thresholds: Fraction | int, places: int = 1) -> str:
+    """Like :func:`fmt_cmp` with a fixed number of decimals (creatinine clearance: 40.0,
+    39.97 against 40, never 40.0 for a value below it)."""
+    return fmt_fixed(value, places_for(value, thresholds, places))
+
+
+def fmt_exact(value: Fraction | int, places: int = 6) -> str:
+    """A limit or an input shown as given (up to ``places`` decimals, no trailing zeros)."""
+    return fmt(value, places)
+
+
+def json_cmp(value: Fraction | int, *thresholds: Fraction | int,
+             places: int = 2) -> int | float:
+    """:func:`as_json_number` with the decimals :func:`fmt_cmp` would print."""
+    return as_json_number(value, places_for(value, thresholds, places))
+
+
 def as_json_number(value: Fraction | Decimal | int, places: int = 2) -> int | float:
     """A JSON-friendly number rounded half-up to ``places`` decimals (ints stay ints)."""
     rounded = round_half_up(Fraction(value), places)

@@ -14,7 +14,7 @@ from enum import StrEnum
 from fractions import Fraction
 
 from .errors import RulesInputError
-from .explain import fmt
+from .explain import fmt_cmp
 from .units import non_negative
 
 KI67_G2_FROM = Fraction(3)
@@ -126,7 +126,8 @@ def _index_text(
 ) -> str:
     parts = []
     if ki67 is not None:
-        parts.append(f"Ki-67 {fmt(ki67)} % ({by_ki67})")
+        parts.append(f"Ki-67 {fmt_cmp(ki67, KI67_G2_FROM, KI67_G3_ABOVE)} % ({by_ki67})")
     if mitoses is not None:
-        parts.append(f"{fmt(mitoses)} mitoses per 2 mm² ({by_mitoses})")
+        shown = fmt_cmp(mitoses, MITOSES_G2_FROM, MITOSES_G3_ABOVE)
+        parts.append(f"{shown} mitoses per 2 mm² ({by_mitoses})")
     return " and ".join(parts) if parts else "no indices"

@@ -13,13 +13,22 @@ from enum import StrEnum
 from fractions import Fraction
 
 from .errors import RulesInputError, join_path
-from .units import Analyte, LabValue, non_negative
+from .units import SPECS, Analyte, LabValue, check_range, exact, non_negative
 
-AGE_MAXIMUM = Fraction(120)
-WEIGHT_MAXIMUM = Fraction(400)
+# Plausible values of §4.6 that are not lab analytes with units (both ends accepted).
+AGE_RANGE = (Fraction(12), Fraction(120))  # years
+WEIGHT_RANGE = (Fraction(20), Fraction(350))  # kg
+PROTHROMBIN_RATIO_RANGE = (Fraction(5), Fraction(200))  # % (Quick)
+INR_RANGE = (Fraction(1, 2), Fraction(15))
+AGE_MAXIMUM = AGE_RANGE[1]
+WEIGHT_MAXIMUM = WEIGHT_RANGE[1]
 ACTIVITY_MAXIMUM_GBQ = Fraction(10)
-PROTHROMBIN_RATIO_MAXIMUM = Fraction(200)
-INR_MAXIMUM = Fraction(30)
+PLAIN_RANGES = {
+    "age_years": (*AGE_RANGE, "age", "years"),
+    "weight_kg": (*WEIGHT_RANGE, "weight", "kg"),
+    "prothrombin_ratio_percent": (*PROTHROMBIN_RATIO_RANGE, "prothrombin ratio", "%"),
+    "inr": (*INR_RANGE, "INR", ""),
+}
 
 
 class Sex(StrEnum):
@@ -65,12 +74,19 @@ def to_sex(value: object, field_path: str) -> Sex:
         raise RulesInputError(field_path, f"must be 'F' or 'M', got '{value}'") from None
 
 
+def plausible(name: str, value: object, path: str) -> Fraction:
+    """A plain number of §4.6 (``age_years``, ``weight_kg``, ``prothrombin_ratio_percent``,
+    ``inr``) inside its plausible range; the error names the field and the range."""
+    low, high, what, unit = PLAIN_RANGES[name]
+    return check_range(exact(value, path), path, low, high, what=what, unit=unit, shown=value)
+
+
 def _age(value: object, path: str) -> Fraction:
-    return non_negative(value, path, maximum=AGE_MAXIMUM, positive=True)
+    return plausible("age_years", value, path)
 
 
 def _weight(value: object, path: str) -> Fraction:
-    return non_negative(value, path, maximum=WEIGHT_MAXIMUM, positive=True)
+    return plausible("weight_kg", value, path)
 
 
 @dataclass(frozen=True)
@@ -125,15 +141,17 @@ class Labs:
     def __post_init__(self) -> None:
         for analyte in Analyte:
             lab = getattr(self, analyte.value)
-            if lab is not None and lab.analyte is not analyte:
+            if lab is None:
+                continue
+            if lab.analyte is not analyte:
                 raise RulesInputError(f"labs.{analyte}", f"holds a {lab.analyte} result")
-        if self.prothrombin_ratio_percent is not None:
-            object.__setattr__(self, "prothrombin_ratio_percent", non_negative(
-                self.prothrombin_ratio_percent, "labs.prothrombin_ratio_percent",
-                maximum=PROTHROMBIN_RATIO_MAXIMUM, positive=True))
-        if self.inr is not None:
-            object.__setattr__(self, "inr", non_negative(
-                self.inr, "labs.inr", maximum=INR_MAXIMUM, positive=True))
+            if SPECS[analyte].needs_uln and lab.uln is None:
+                raise RulesInputError(f"labs.{analyte}.uln",
+                                      f"{SPECS[analyte].label} needs the lab's ULN")
+        for name in ("prothrombin_ratio_percent", "inr"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, plausible(name, getattr(self, name),
+                                                         f"labs.{name}"))
 
     def get(self, analyte: Analyte) -> LabValue | None:
         return getattr(self, analyte.value)
@@ -227,7 +245,10 @@ class Course:
 
 @dataclass(frozen=True)
 class DoseInput:
-    """Everything the dose decision reads (§4.3, §4.4); only ``course`` is required."""
+    """Everything the dose decision reads (§4.3, §4.4); only ``course`` is required.
+
+    ``dose_date`` is the day the dose would be given (the booked or planned infusion day); the
+    timing warnings use it, and the assessment date when it is not given."""
 
     course: Course = field(default_factory=Course)
     patient: Patient | None = None
@@ -235,8 +256,12 @@ class DoseInput:
     labs: Labs = field(default_factory=Labs)
     adverse_events: tuple[AdverseEvent, ...] = ()
     labs_date: dt.date | None = None
+    dose_date: dt.date | None = None
 
     def __post_init__(self) -> None:
+        if self.dose_date is not None and (isinstance(self.dose_date, dt.datetime)
+                                           or not isinstance(self.dose_date, dt.date)):
+            raise RulesInputError("dose_date", "must be a date")
         object.__setattr__(self, "adverse_events", tuple(self.adverse_events))
         for index, event in enumerate(self.adverse_events):
             event.validate(join_path("adverse_events", index))

@@ -15,8 +15,8 @@ from fractions import Fraction
 
 from .errors import RulesInputError
 from .explain import fmt, fmt_fixed, round_half_up
-from .inputs import AGE_MAXIMUM, WEIGHT_MAXIMUM, Sex, to_sex
-from .units import Analyte, LabValue, Quantity, creatinine_mg_dl, non_negative
+from .inputs import Sex, plausible, to_sex
+from .units import Analyte, LabValue, Quantity, creatinine_mg_dl
 
 FEMALE_FACTOR = Fraction(85, 100)
 
@@ -59,8 +59,8 @@ def creatinine_clearance(
     creatinine: Quantity | LabValue,
 ) -> CreatinineClearance:
     """Cockcroft–Gault creatinine clearance with actual body weight, exactly."""
-    age = non_negative(age_years, "age_years", maximum=AGE_MAXIMUM, positive=True)
-    weight = non_negative(weight_kg, "weight_kg", maximum=WEIGHT_MAXIMUM, positive=True)
+    age = plausible("age_years", age_years, "age_years")
+    weight = plausible("weight_kg", weight_kg, "weight_kg")
     sex = to_sex(sex, "sex")
     q = creatinine.quantity if isinstance(creatinine, LabValue) else creatinine
     if q.analyte is not Analyte.CREATININE:

@@ -18,9 +18,10 @@ from fractions import Fraction
 from typing import Any
 
 from .config import DEFAULT_CONFIG, RulesConfig
+from .ctcae import grade_thresholds
 from .dose import DoseDecision, dose_decision
 from .errors import RulesInputError, join_path
-from .explain import as_json_number
+from .explain import as_json_number, fmt_fixed_cmp, json_cmp
 from .grading import GradeResult, tumour_grade
 from .inputs import (
     AdverseEvent,
@@ -33,6 +34,7 @@ from .inputs import (
     to_category,
 )
 from .plan import PlanEvent, course_plan
+from .triggers import CRCL_FALL_RATIO, CRCL_MINIMUM
 from .units import SPECS, Analyte, LabValue, exact, lab_value
 
 KINDS = ("dose_decision", "grade", "schedule")
@@ -141,7 +143,8 @@ def _lab(analyte: Analyte, value: object, path: str) -> LabValue:
 def parse_dose_scenario(root: Mapping[str, Any]) -> tuple[DoseInput, dt.date]:
     """Read a ``dose_decision`` scenario into a :class:`DoseInput` and the assessment date."""
     root = _object(dict(root), "$", ("kind", "description", "assessment_date", "patient",
-                                     "baseline", "labs", "adverse_events", "course", "labs_date"),
+                                     "baseline", "labs", "adverse_events", "course", "labs_date",
+                                     "dose_date"),
                    ("assessment_date",))
     assessment = _date(root["assessment_date"], "assessment_date")
     patient = None
@@ -163,8 +166,10 @@ def parse_dose_scenario(root: Mapping[str, Any]) -> tuple[DoseInput, dt.date]:
                    enumerate(_list(root.get("adverse_events") or [], "adverse_events")))
     course = _parse_course(root.get("course"))
     labs_date = None if root.get("labs_date") is None else _date(root["labs_date"], "labs_date")
+    dose_date = None if root.get("dose_date") is None else _date(root["dose_date"], "dose_date")
     return DoseInput(course=course, patient=patient, baseline=baseline, labs=labs,
-                     adverse_events=events, labs_date=labs_date), assessment
+                     adverse_events=events, labs_date=labs_date,
+                     dose_date=dose_date), assessment
 
 
 def _parse_labs(value: object) -> Labs:
@@ -229,41 +234,69 @@ def _assess_dose(root: dict[str, Any], config: RulesConfig) -> dict[str, Any]:
     return render_dose_decision(dose_decision(inp, assessment, config), assessment)
 
 
-def render_dose_decision(decision: DoseDecision, assessment_date: dt.date) -> dict[str, Any]:
-    """The §5 output of a dose decision as a JSON-ready dict."""
+def render_dose_decision(decision: DoseDecision, assessment_date: dt.date, *,
+                         as_recommendation: bool = False) -> dict[str, Any]:
+    """The §5 output of a dose decision as a JSON-ready dict.
+
+    ``complete``/``missing_inputs``, ``needs_review`` and ``warnings`` (each ``{code, reason}``)
+    follow §4.5. Every number is printed so that its comparison stays true (a trigger's value
+    with as many decimals as keep it on its side of the threshold).
+
+    ``as_recommendation=True`` is the shape pages and API responses show: while the panel is
+    incomplete, ``action``, ``activity_gbq`` and ``code`` are null, so no action is ever
+    presented as a recommendation (§4.5); ``manage.py assess`` prints the computed action.
+    """
+    withhold = as_recommendation and not decision.complete
     return {
         "kind": "dose_decision",
         "assessment_date": assessment_date.isoformat(),
-        "action": str(decision.action),
-        "activity_gbq": None if decision.activity_gbq is None else float(decision.activity_gbq),
+        "complete": decision.complete,
+        "missing_inputs": list(decision.missing_inputs),
+        "action": None if withhold else str(decision.action),
+        "activity_gbq": (None if withhold or decision.activity_gbq is None
+                         else float(decision.activity_gbq)),
         "cycle": decision.cycle,
-        "code": decision.code,
+        "code": None if withhold else decision.code,
         "triggers": [
             {"category": str(t.category), "criterion": t.criterion,
-             "value": as_json_number(t.value), "threshold": as_json_number(t.threshold),
+             "value": json_cmp(t.value, t.threshold), "threshold": as_json_number(t.threshold),
              "unit": t.unit, "comparison": t.comparison, "reason": t.reason}
             for t in decision.triggers
         ],
         "grades": {
             str(g.analyte): {"grade": g.grade, "term": g.term, "ctcae_version": g.version,
-                             "value": as_json_number(g.value, 3),
+                             "value": json_cmp(g.value, *grade_thresholds(g), places=3),
                              "unit": SPECS[g.analyte].canonical_unit,
                              "reason": g.reason}
             for g in decision.grades
         },
         "crcl_ml_min": None if decision.crcl is None else float(decision.crcl.rounded),
+        "crcl_display": _crcl_display(decision),
         "baseline_crcl_ml_min": (None if decision.baseline_crcl is None
                                  else float(decision.baseline_crcl.rounded)),
         "due_date": None if decision.due_date is None else decision.due_date.isoformat(),
         "delay_days": decision.delay_days,
         "reasons": list(decision.reasons),
-        "findings": [f.as_dict() for f in decision.findings],
-        "manual_review": [f.as_dict() for f in decision.findings if f.severity == "review"],
+        "needs_review": [{"code": f.code, "reason": f.reason} for f in decision.needs_review],
+        "warnings": [{"code": f.code, "reason": f.reason} for f in decision.warnings],
+        "findings": [f.as_dict() for f in (*decision.findings, *decision.warnings)],
+        "manual_review": [f.as_dict() for f in decision.needs_review],
         "course_after": {
             "withheld_categories": sorted(str(c) for c in decision.withheld_categories),
             "occurred_categories": sorted(str(c) for c in decision.occurred_categories),
         },
     }
+
+
+def _crcl_display(decision: DoseDecision) -> str | None:
+    """The clearance as a page prints it: one decimal unless that would put it on the other
+    side of 40 mL/min or of the 40 % fall (39.96, never 40.0, for a value below 40)."""
+    if decision.crcl is None:
+        return None
+    thresholds = [CRCL_MINIMUM]
+    if decision.baseline_crcl is not None:
+        thresholds.append(decision.baseline_crcl.ml_min * CRCL_FALL_RATIO)
+    return fmt_fixed_cmp(decision.crcl.ml_min, *thresholds)
 
 
 # --- grade ---------------------------------------------------------------------------------

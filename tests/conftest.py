@@ -34,9 +34,25 @@ def pytest_sessionstart(session):
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    """Login throttling and other counters live in the cache; every test starts clean."""
+    """Counters kept in the cache start clean in every test (the sign-in failure counts live in
+    the database, which each test's transaction already resets)."""
     cache.clear()
     yield
+
+
+@pytest.fixture(autouse=True)
+def _mfa_only_where_tested(request, settings):
+    """Two-factor authentication is off unless the test is marked `@pytest.mark.mfa`.
+
+    Outside DEBUG, NETCARE_MFA_REQUIRED_ROLES defaults to administrators and specialists, who
+    would then be sent to enrol or verify before every page, and the admin site would refuse
+    them. The tests of pages, the API and the browser journeys sign people in with
+    `client.force_login` or the password alone (`sign_in_page`), so this empties the setting for
+    them. Tests of two-factor authentication itself carry the `mfa` marker and get the
+    production default (or set the roles they need).
+    """
+    if request.node.get_closest_marker("mfa") is None:
+        settings.NETCARE_MFA_REQUIRED_ROLES = []
 
 
 # --- personas -------------------------------------------------------------------------------

@@ -65,15 +65,38 @@ class CourseAfterSerializer(serializers.Serializer):
     occurred_categories = serializers.ListField(child=serializers.CharField())
 
 
+class ReviewItemSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    reason = serializers.CharField()
+
+
 class DoseRecommendationSerializer(serializers.Serializer):
-    """The rules' dose decision for a cycle, exactly as `manage.py assess` prints it."""
+    """The rules' dose decision for a cycle, as `manage.py assess` prints it, except that while
+    the decision panel is incomplete (`complete` false) `action`, `activity_gbq` and `code` are
+    null: no action is presented as a recommendation until every input is there."""
 
     kind = serializers.CharField()
     assessment_date = serializers.DateField()
-    action = NamedChoiceField([str(a) for a in rules.Action], component="DoseActionEnum")
+    complete = serializers.BooleanField(
+        help_text="The decision panel is complete; only then is `action` a recommendation.")
+    missing_inputs = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="The missing decision-panel inputs, by field path (`labs.neutrophils`).")
+    action = NamedChoiceField([str(a) for a in rules.Action], component="DoseActionEnum",
+                              allow_null=True, help_text="Null while `complete` is false.")
     activity_gbq = serializers.FloatField(allow_null=True)
     cycle = serializers.IntegerField(allow_null=True)
-    code = serializers.CharField()
+    code = serializers.CharField(allow_null=True, help_text="The §4.4 step that decided; null "
+                                                            "while `complete` is false.")
+    needs_review = ReviewItemSerializer(
+        many=True, help_text="Every rule that could not be evaluated or that a person must look "
+                             "at; a page shows \"Manual review\" while it is not empty.")
+    warnings = ReviewItemSerializer(
+        many=True, help_text="Timing warnings (a dose under 49 days after the previous one, a "
+                             "delay past 63 days no toxicity explains).")
+    crcl_display = serializers.CharField(
+        allow_null=True, help_text="The clearance as printed: one decimal unless that would "
+                                   "cross a threshold (39.96, never 40.0, below 40).")
     triggers = TriggerSerializer(many=True)
     grades = serializers.DictField(child=GradeSerializer(), help_text="By analyte.")
     crcl_ml_min = serializers.FloatField(allow_null=True)

@@ -35,6 +35,7 @@ def approved_course(*, centre, oncologist, specialist, first_dose: dt.date, sex=
     patient = PatientFactory(centre=centre, referring_oncologist=oncologist, sex=sex,
                              weight_kg=Decimal(weight), date_of_birth=born,
                              progression_on_ssa=True, pregnancy="not_applicable",
+                             pregnancy_stated_by="Referring oncologist: post-menopausal",
                              last_long_acting_ssa_on=first_dose - dt.timedelta(days=40))
     tumour_profile_save(actor=specialist, patient=patient, data={
         "primary_site": "small_bowel", "differentiation": "well", "ki67_percent": "4"})

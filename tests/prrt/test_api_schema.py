@@ -47,7 +47,10 @@ def test_states_are_named_enums(schema):
 def test_the_rules_output_is_described(schema):
     components = schema["components"]["schemas"]
     recommendation = components["DoseRecommendation"]["properties"]
-    assert recommendation["action"] == {"$ref": "#/components/schemas/DoseActionEnum"}
-    assert {"triggers", "grades", "delay_days", "course_after"} <= set(recommendation)
+    # The action is null while the decision panel is incomplete (§4.5): no recommendation.
+    assert recommendation["action"]["allOf"] == [{"$ref": "#/components/schemas/DoseActionEnum"}]
+    assert recommendation["action"]["nullable"] is True
+    assert {"triggers", "grades", "delay_days", "course_after", "complete", "missing_inputs",
+            "needs_review", "warnings"} <= set(recommendation)
     assert components["CycleDecision"]["properties"]["labs_snapshot"]["additionalProperties"] == {
         "$ref": "#/components/schemas/LabSnapshot"}

@@ -222,11 +222,17 @@ def test_v12_sixteen_weeks_from_the_due_date(days_late, platelets, action):
     assert decision.delay_days == days_late
 
 
-def test_resolution_first_seen_after_sixteen_weeks_resumes_with_a_review_note():
-    decision = decide(C2_DUE + 120 * DAY, withheld=("thrombocytopenia",),
+@pytest.mark.parametrize(("days_late", "action"), [(111, "RESUME_REDUCED"),
+                                                  (112, "DISCONTINUE"), (113, "DISCONTINUE"),
+                                                  (120, "DISCONTINUE")])
+def test_resolution_first_seen_16_weeks_or_more_after_the_due_date_discontinues(days_late,
+                                                                                  action):
+    # §4.4 step 3: a withheld category only now resolved, 112 days or more after the due date,
+    # means the dose would come after a delay of 16 weeks or more.
+    decision = decide(C2_DUE + days_late * DAY, withheld=("thrombocytopenia",),
                       lab_values=labs(platelets=("98", "10^9/L")))
-    assert decision.action == "RESUME_REDUCED"
-    assert "DOSE.RESOLVED_AFTER_SIXTEEN_WEEKS" in [f.code for f in decision.findings]
+    assert decision.action == action
+    assert decision.triggers == ()
 
 
 @pytest.mark.parametrize(

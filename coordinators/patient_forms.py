@@ -9,8 +9,8 @@ from decimal import Decimal
 from django import forms
 from django.utils import timezone
 
-from coordinators.contacts import past_moment_error
 from coordinators.models import CareTask, ContactLogEntry
+from netcare.clock import past_moment_error
 from patients.models import Patient
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"

@@ -107,3 +107,12 @@ def role_required(*roles: str):
         return wrapped
 
     return decorator
+
+
+def check_may_change_patient(actor, patient) -> None:
+    """Refuse an actor who may not add to `patient`'s record: a 404 for a patient they may not
+    see (their existence is not confirmed), a 403 for one they may see but not change."""
+    if actor is None or not can_view_patient(actor, patient):
+        raise Http404("Not found.")
+    if not can_change_patient(actor, patient):
+        raise PermissionDenied("You cannot change this patient's record.")

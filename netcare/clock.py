@@ -33,3 +33,19 @@ def user_today(user) -> dt.date:
     if centre is None:
         return timezone.localdate()
     return centre_today(centre)
+
+
+# Devices' clocks differ by a little: a time this far ahead still counts as "now".
+CLOCK_SKEW = dt.timedelta(minutes=5)
+
+
+def past_moment_error(moment, *, what: str) -> str:
+    """What is wrong with `moment` as the time something happened ("" when nothing is): it must
+    be an aware datetime, not in the future."""
+    if not isinstance(moment, dt.datetime):
+        return f"Give the date and time {what}."
+    if timezone.is_naive(moment):
+        return "Give the time with its time zone."
+    if moment > timezone.now() + CLOCK_SKEW:
+        return f"The time {what} is in the future."
+    return ""

@@ -13,38 +13,14 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import Http404
-from django.utils import timezone
 
 from netcare import audit, events
-from netcare.access import can_change_patient, can_view_patient
-from netcare.clock import local_date
+from netcare.access import check_may_change_patient
+from netcare.clock import local_date, past_moment_error
 from patients.models import Patient
 from prrt.models import SSAInjection
-
-# Devices' clocks differ by a little: a time this far ahead still counts as "now".
-CLOCK_SKEW = dt.timedelta(minutes=5)
-
-
-def _check_may_record(actor, patient: Patient) -> None:
-    """A 404 for a patient the actor may not see (their existence is not confirmed), a 403 for
-    one they may see but not change."""
-    if actor is None or not can_view_patient(actor, patient):
-        raise Http404("Not found.")
-    if not can_change_patient(actor, patient):
-        raise PermissionDenied("You cannot change this patient's record.")
-
-
-def _given_at_error(given_at) -> str:
-    if not isinstance(given_at, dt.datetime):
-        return "Give the date and time of the injection."
-    if timezone.is_naive(given_at):
-        return "Give the time with its time zone."
-    if given_at > timezone.now() + CLOCK_SKEW:
-        return "The time of the injection is in the future."
-    return ""
 
 
 def _dose(value: Any) -> tuple[Decimal | None, str]:
@@ -64,11 +40,11 @@ def ssa_injection_record(*, actor, patient: Patient, agent: str, given_at: dt.da
                          place: str = "") -> SSAInjection:
     """Record an SSA injection of `patient`; a long-acting one moves
     ``patient.last_long_acting_ssa_on`` to its day at the centre when that is later."""
-    _check_may_record(actor, patient)
+    check_may_change_patient(actor, patient)
     errors: dict[str, str] = {}
     if agent not in Patient.SSA.values or agent == Patient.SSA.NONE:
         errors["agent"] = "Choose the somatostatin analogue that was given."
-    given_error = _given_at_error(given_at)
+    given_error = past_moment_error(given_at, what="of the injection")
     if given_error:
         errors["given_at"] = given_error
     dose, dose_error = _dose(dose_mg)

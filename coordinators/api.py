@@ -22,7 +22,10 @@ from netcare import access
 from netcare.api import (
     INVALID,
     NOT_FOUND,
+    AwareDateTimeField,
     NamedChoiceField,
+    PastDateTimeField,
+    PlanDateField,
     UserRefSerializer,
     exception_handler,
 )
@@ -30,7 +33,6 @@ from netcare.clock import centre_today
 from netcare.models import Centre, User
 from netcare.workflow import Step, TransitionInvalid, check_transition
 from prrt.api.base import PrrtViewMixin, action_schema
-from prrt.api.serializers import AwareDateTimeField
 
 OWNER_FILTERS = ("me", OwnerParty.CENTRE, OwnerParty.PRACTICE)
 TASK_ORDER = ("due", "kind", "cycle", "sequence", "pk")
@@ -116,8 +118,8 @@ class CareTaskFilterSerializer(serializers.Serializer):
 
 
 class CareTaskDoneSerializer(serializers.Serializer):
-    done_at = AwareDateTimeField(required=False, allow_null=True, default=None,
-                                 help_text="When it was done, with time zone; now if left out.")
+    done_at = PastDateTimeField(required=False, allow_null=True, default=None,
+                                help_text="When it was done, with time zone; now if left out.")
     value = serializers.CharField(required=False, allow_blank=True, default="",
                                   help_text="What was recorded (a result, a lot number).")
 
@@ -127,7 +129,8 @@ class CareTaskSkipSerializer(serializers.Serializer):
 
 
 class CareTaskSnoozeSerializer(serializers.Serializer):
-    until = serializers.DateField(help_text="A later day; reminders wait until then.")
+    until = PlanDateField(help_text="A later day (at most two years ahead); reminders wait "
+                                    "until then.")
     reason = serializers.CharField(help_text="Why the task waits.")
 
 

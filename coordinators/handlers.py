@@ -53,6 +53,7 @@ HANDLERS: list[tuple[type[events.Event], events.Handler]] = [
     (events.CycleChanged, sync_course_plan),
     (events.CycleDecided, sync_course_plan),
     (events.CycleAdministered, sync_course_plan),
+    (events.AdministrationAmended, sync_course_plan),
     (events.CycleBooked, sync_course_plan),
     (events.LetterSent, sync_course_plan),
     (events.LabResultRecorded, sync_patient_plans),

@@ -3,13 +3,19 @@ calendar feeds."""
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models.signals import post_save, pre_save
+from django.dispatch import receiver
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from netcare import audit
 from netcare.access import can_change_patient
+from netcare.models import AuditEvent
 
 # --- care tasks --------------------------------------------------------------------------------
 
@@ -330,13 +336,89 @@ class Reminder(models.Model):
         return f"{self.get_kind_display()} by {self.channel} at {self.send_at:%Y-%m-%d %H:%M}"
 
 
+def calendar_token_digest(secret: str) -> str:
+    """What the database keeps of a calendar feed secret: its SHA-256, in hex."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
 class CalendarToken(models.Model):
-    """The unguessable secret in a user's calendar feed URL; resetting it replaces it."""
+    """A user's calendar feed address. The URL carries an unguessable secret; the database keeps
+    only its SHA-256 (`token_hash`), so a copy of the database opens no one's feed and NETcare
+    can show the address only once, when it is made. Making a new one (a reset) replaces it; a
+    password change or a deactivation revokes it (see `_revoke_calendar_on_access_change`)."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                                 related_name="calendar_token")
-    token = models.CharField(max_length=64, unique=True)
+    token_hash = models.CharField(max_length=64, unique=True,
+                                  help_text="SHA-256 (hex) of the secret in the feed address.")
     created_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
         return f"Calendar feed of user {self.user_id}"
+
+    @classmethod
+    def issue(cls, user) -> tuple[CalendarToken, str]:
+        """A new secret for `user`'s feed, replacing any earlier one; the secret is returned to
+        be shown once and is kept nowhere."""
+        secret = secrets.token_urlsafe(32)
+        token, _ = cls.objects.update_or_create(
+            user=user, defaults={"token_hash": calendar_token_digest(secret)})
+        return token, secret
+
+    @classmethod
+    def find(cls, secret: str) -> CalendarToken | None:
+        """The token whose secret `secret` is, with its user and their centre; None if none."""
+        digest = calendar_token_digest(secret)
+        found = cls.objects.select_related("user__centre").filter(token_hash=digest).first()
+        if found is None or not secrets.compare_digest(found.token_hash, digest):
+            return None
+        return found
+
+
+def revoke_calendar_token(user, *, reason: str) -> bool:
+    """Delete `user`'s calendar feed token (the address stops working at once), audited with
+    `reason`; False when they had none."""
+    token = CalendarToken.objects.filter(user=user).first()
+    if token is None:
+        return False
+    audit.record(actor=None, action=AuditEvent.Action.DELETE, obj=token,
+                 note=f"Calendar feed address revoked: {reason}")
+    token.delete()
+    return True
+
+
+# Revocation on a password change or a deactivation. Signals on the user model rather than calls
+# from the views that change them, because there are many such paths (the password-change page,
+# the admin site's password form and user form, `manage.py changepassword`, the shell) and a
+# missed one would leave a feed open: every save of a user that sets a new password (Django's
+# `set_password` or `set_unusable_password`) or turns `is_active` off revokes the token, once the
+# save has succeeded. Django's own re-hashing of an unchanged password at sign-in is not a change.
+# A bulk `UPDATE` bypasses signals; the feed refuses an inactive user's token all the same.
+
+
+@receiver(pre_save, sender=settings.AUTH_USER_MODEL,
+          dispatch_uid="coordinators.calendar_token.access_change")
+def _note_access_change(sender, instance, raw=False, update_fields=None, **kwargs) -> None:
+    instance._calendar_revoke_reason = None  # noqa: SLF001
+    if raw or instance.pk is None:
+        return
+    if update_fields is not None and not {"password", "is_active"} & set(update_fields):
+        return  # e.g. `last_login` at every sign-in: nothing to compare
+    stored = (sender._default_manager.filter(pk=instance.pk)  # noqa: SLF001
+              .values("password", "is_active").first())
+    if stored is None:
+        return
+    new_password = getattr(instance, "_password", None) is not None \
+        or not instance.has_usable_password()
+    if stored["password"] != instance.password and new_password:
+        instance._calendar_revoke_reason = "password changed"  # noqa: SLF001
+    elif stored["is_active"] and not instance.is_active:
+        instance._calendar_revoke_reason = "user deactivated"  # noqa: SLF001
+
+
+@receiver(post_save, sender=settings.AUTH_USER_MODEL,
+          dispatch_uid="coordinators.calendar_token.revoke")
+def _revoke_calendar_on_access_change(sender, instance, raw=False, **kwargs) -> None:
+    reason = instance.__dict__.pop("_calendar_revoke_reason", None)
+    if reason and not raw:
+        revoke_calendar_token(instance, reason=reason)

@@ -1,5 +1,6 @@
 """The patient page: the record with its course, journey, administrations and open tasks, the
-contact log and SSA injections, and the entry forms (labs, adverse events, contacts, injections).
+contact log and SSA injections, and the entry forms (labs, performance status, adverse events,
+contacts, injections) and corrections (a lab marked in error, the primary oncologist).
 
 It lives with the coordination app because it composes every layer below it (the record, the
 PRRT course, the plan); its URLs keep the ``patients`` namespace."""
@@ -8,8 +9,8 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -19,9 +20,18 @@ from coordinators.models import CareTask, TaskKind, TaskState
 from coordinators.patient_forms import ContactLogForm, SSAInjectionForm
 from netcare import audit
 from netcare.clock import centre_today
+from netcare.models import Role
 from patients import selectors, services
-from patients.forms import AdverseEventForm, LabPanelForm
+from patients.forms import (
+    AdverseEventForm,
+    LabInErrorForm,
+    LabPanelForm,
+    PerformanceStatusForm,
+    PrimaryOncologistForm,
+)
 from patients.labview import lab_rows
+from patients.models import LabResult
+from patients.ranges import CentreRanges
 from prrt.clinical import rules_config
 from prrt.injections import ssa_injection_record
 from prrt.journey import journey_for
@@ -31,8 +41,21 @@ from prrt.models import Administration, TreatmentCourse
 RECENT_ROWS = 100
 
 
-def _lab_form(request, patient, data=None) -> LabPanelForm:
-    return LabPanelForm(data, prefix="labs", time_zone=patient.centre.time_zone)
+# The lab results list (struck through when marked in error) shows this many of the latest.
+RECENT_LABS = 200
+
+
+def _lab_form(request, patient, data=None, ranges=None) -> LabPanelForm:
+    return LabPanelForm(data, prefix="labs", time_zone=patient.centre.time_zone,
+                        ranges=ranges if ranges is not None else CentreRanges.of(patient.centre_id))
+
+
+def _ps_form(patient, data=None) -> PerformanceStatusForm:
+    return PerformanceStatusForm(data, prefix="ps", today=centre_today(patient.centre))
+
+
+def _is_centre_team(user, patient) -> bool:
+    return user.role in (Role.NAVIGATOR, Role.SPECIALIST) and user.centre_id == patient.centre_id
 
 
 def _open_tasks(patient) -> list[CareTask]:
@@ -82,10 +105,16 @@ def _overdue(course_tasks: list[CareTask], today) -> list[tuple[str, object]]:
 
 
 def _render_record(request, patient, *, lab_form=None, ae_form=None, contact_form=None,
-                   ssa_form=None, tasks=None, status=200):
+                   ssa_form=None, ps_form=None, in_error=None, oncologist_form=None, tasks=None,
+                   status=200):
+    """The page; a form that failed comes back with its errors (`in_error`: the lab result
+    and the form that tried to mark it in error)."""
     today = centre_today(patient.centre)
     config = rules_config(patient.centre)
-    labs = list(patient.labs.filter(entered_in_error=False).order_by("-collected_at", "-id")[:200])
+    ranges = CentreRanges.of(patient.centre_id)
+    results = list(patient.labs.select_related("entered_by", "marked_in_error_by")
+                   .order_by("-collected_at", "-id")[:RECENT_LABS])
+    labs = [lab for lab in results if not lab.entered_in_error]
     course = (TreatmentCourse.objects.filter(patient=patient).select_related("centre")
               .order_by("-created_at").first())
     cycles = list(course.cycles.select_related("administration")) if course else []
@@ -93,10 +122,17 @@ def _render_record(request, patient, *, lab_form=None, ae_form=None, contact_for
     course_tasks = [task for task in tasks if course and task.course_id == course.pk]
     contacts, more_contacts = _recent(patient.contacts.select_related("task", "recorded_by"))
     injections, more_injections = _recent(patient.ssa_injections.select_related("recorded_by"))
+    for lab in results:
+        lab.limits_text = ranges.limits_for(lab).text(lab.unit)
+        lab.in_error_form = (in_error[1] if in_error and in_error[0].pk == lab.pk
+                             else LabInErrorForm(prefix=f"err-{lab.external_id}"))
+    is_team = _is_centre_team(request.user, patient)
     context = {
         "patient": patient,
         "today": today,
-        "lab_rows": lab_rows(labs, config),
+        "lab_rows": lab_rows(labs, config, ranges),
+        "lab_results": results,
+        "more_lab_results": len(results) == RECENT_LABS,
         "course": course,
         "cycles": cycles,
         "administered_cycles": [cycle for cycle in cycles if _administration(cycle)],
@@ -104,18 +140,25 @@ def _render_record(request, patient, *, lab_form=None, ae_form=None, contact_for
                                overdue_tasks=_overdue(course_tasks, today)) if course else None,
         "course_tasks": course_tasks,
         "imaging": patient.imaging.all(),
+        "performance": patient.performance_status.select_related("entered_by")
+        .order_by("-assessed_on", "-id"),
         "adverse_events": patient.adverse_events.select_related("reported_by"),
         "referrals": patient.referrals.select_related("centre").order_by("-created_at"),
         "contacts": contacts,
         "more_contacts": more_contacts,
         "ssa_injections": injections,
         "more_injections": more_injections,
-        "lab_form": lab_form or _lab_form(request, patient),
+        "lab_form": lab_form or _lab_form(request, patient, ranges=ranges),
+        "ps_form": ps_form or _ps_form(patient),
         "ae_form": ae_form or AdverseEventForm(prefix="ae"),
         "contact_form": contact_form or _contact_form(patient, tasks),
         "ssa_form": ssa_form or _ssa_form(patient),
         # The oncologist's home links to the open injection form (?record=ssa).
         "ssa_form_open": ssa_form is not None or request.GET.get("record") == "ssa",
+        "is_centre_team": is_team,
+        "oncologist_form": (oncologist_form or PrimaryOncologistForm(
+            prefix="primary", initial={"primary_oncologist": patient.primary_oncologist_id}))
+        if is_team else None,
     }
     return render(request, "patients/detail.html", context, status=status)
 
@@ -206,3 +249,70 @@ def ssa_injection_add(request: HttpRequest, external_id) -> HttpResponse:
             return _page(patient, "ssa-injections")
     messages.error(request, "The injection was not recorded: correct the fields marked below.")
     return _render_record(request, patient, ssa_form=form, status=400)
+
+
+@require_POST
+@login_required
+def performance_status_add(request: HttpRequest, external_id) -> HttpResponse:
+    """Record a performance status assessment (ECOG or Karnofsky, its date, who assessed)."""
+    patient = selectors.patient_record_for(request.user, external_id)
+    form = _ps_form(patient, request.POST)
+    if form.is_valid():
+        try:
+            services.performance_status_add(actor=request.user, patient=patient, **form.entry)
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, "Performance status recorded.")
+            return _page(patient, "performance")
+    messages.error(request, "The performance status was not recorded: correct the fields "
+                            "marked below.")
+    return _render_record(request, patient, ps_form=form, status=400)
+
+
+@require_POST
+@login_required
+def lab_mark_in_error(request: HttpRequest, external_id, lab_id) -> HttpResponse:
+    """Mark one lab result in error, with why: it stays, struck through, out of the trend and
+    the rules; a decision that used it is flagged on its cycle page."""
+    patient = selectors.patient_record_for(request.user, external_id)
+    lab = LabResult.objects.filter(patient=patient, external_id=lab_id).first()
+    if lab is None:
+        raise Http404("Not found.")
+    form = LabInErrorForm(request.POST, prefix=f"err-{lab.external_id}")
+    if form.is_valid():
+        try:
+            services.lab_result_mark_in_error(actor=request.user, result=lab,
+                                              reason=form.cleaned_data["reason"])
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, f"{lab.get_analyte_display()} of "
+                                      f"{lab.collected_at:%d %b %Y} marked in error.")
+            return _page(patient, "lab-results")
+    problems = " ".join(message for errors in form.errors.values() for message in errors)
+    messages.error(request, f"The result was not marked in error: {problems}")
+    return _render_record(request, patient, in_error=(lab, form), status=400)
+
+
+@require_POST
+@login_required
+def primary_oncologist_set(request: HttpRequest, external_id) -> HttpResponse:
+    """The treating centre's team sets the oncologist near home (who then sees the record)."""
+    patient = selectors.patient_record_for(request.user, external_id)
+    if not _is_centre_team(request.user, patient):
+        raise PermissionDenied("Only the treating centre's team sets the primary oncologist.")
+    form = PrimaryOncologistForm(request.POST, prefix="primary")
+    if form.is_valid():
+        oncologist = form.cleaned_data["primary_oncologist"]
+        try:
+            services.patient_update(actor=request.user, patient=patient,
+                                    data={"primary_oncologist": oncologist})
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, f"Primary oncologist: {oncologist}; the team was told."
+                             if oncologist else "The patient has no primary oncologist now.")
+            return _page(patient, "h-identity")
+    messages.error(request, "The primary oncologist was not changed: correct the field below.")
+    return _render_record(request, patient, oncologist_form=form, status=400)

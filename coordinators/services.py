@@ -21,7 +21,7 @@ from coordinators.models import CareTask, CareTaskEvent, OwnerParty, TaskState
 from coordinators.reminders import reminders_sync
 from netcare import audit, events
 from netcare.access import can_change_patient, can_view_patient
-from netcare.clock import centre_today
+from netcare.clock import centre_today, plan_date_error
 from netcare.workflow import (
     Step,
     TransitionConflict,
@@ -186,6 +186,10 @@ def task_snooze(*, actor, task: CareTask, until: dt.date, reason: str) -> CareTa
         locked = _locked_open_task(actor, task)
         if until <= centre_today(locked.course.centre):
             raise TransitionInvalid("Snooze until a later day.", field="until")
+        date_error = plan_date_error(until, today=centre_today(locked.course.centre),
+                                     what="The day")
+        if date_error:
+            raise TransitionInvalid(date_error, field="until")
         before = audit.snapshot(locked, ["snoozed_until", "reason"])
         locked.snoozed_until, locked.reason = until, reason
         locked.save(update_fields=["snoozed_until", "reason", "updated_at"])
@@ -202,6 +206,11 @@ def task_set_appointment(*, actor, task: CareTask, at: dt.datetime | None, place
     place, note = (place or "").strip(), (note or "").strip()
     if at is not None and timezone.is_naive(at):
         raise TransitionInvalid("Give the time with its time zone.", field="appointment_at")
+    if at is not None:
+        date_error = plan_date_error(at.astimezone(dt.UTC).date(), today=timezone.localdate(),
+                                     what="The appointment")
+        if date_error:
+            raise TransitionInvalid(date_error, field="appointment_at")
     if at is None:
         place = note = ""
     if len(place) > CareTask._meta.get_field("appointment_place").max_length:  # noqa: SLF001

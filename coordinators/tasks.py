@@ -13,13 +13,21 @@ from coordinators import delivery, plan, reminders
 
 @shared_task(name="coordinators.sweep_reminders", ignore_result=True)
 def sweep_reminders() -> int:
-    """Beat, every minute: claim due reminders and enqueue one send each."""
+    """Beat, every minute: claim due reminders and enqueue their sends in batches."""
     return len(delivery.reminders_sweep().claimed)
+
+
+@shared_task(name="coordinators.send_reminders", ignore_result=True)
+def send_reminders(*, reminder_ids: list[int]) -> dict[str, int]:
+    """Send a batch of claimed reminders; each one already sent (redelivery, duplicate) is a
+    no-op."""
+    return delivery.reminders_send(reminder_ids=reminder_ids)
 
 
 @shared_task(name="coordinators.send_reminder", ignore_result=True)
 def send_reminder(*, reminder_id: int) -> str:
-    """Send one claimed reminder; a no-op when it was already sent (redelivery, duplicate)."""
+    """Send one claimed reminder (the sends queued one by one before batches); a no-op when it
+    was already sent."""
     return delivery.reminder_send(reminder_id=reminder_id)
 
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import secrets
-
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -19,21 +17,15 @@ from netcare import audit
 from netcare.clock import user_today
 
 
-def _token_for(user) -> CalendarToken:
-    token, _ = CalendarToken.objects.get_or_create(
-        user=user, defaults={"token": secrets.token_urlsafe(32)})
-    return token
-
-
 @never_cache
 @require_GET
 def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
-    """The open tasks of the token's owner as iCalendar; no login, the token is the secret."""
+    """The open tasks of the token's owner as iCalendar; no login, the token is the secret (the
+    database holds only its SHA-256, compared in constant time)."""
     if not token or len(token) > 64:
         raise Http404("Not found.")
-    found = CalendarToken.objects.select_related("user__centre").filter(token=token).first()
-    if found is None or not secrets.compare_digest(found.token, token) \
-            or not found.user.is_active:
+    found = CalendarToken.find(token)
+    if found is None or not found.user.is_active:
         raise Http404("Not found.")
     user = found.user
     # The tasks' own dates (the one plan); snoozed tasks stay on their due day.
@@ -47,21 +39,13 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     return response
 
 
-@login_required
-@require_GET
-def my_tasks(request: HttpRequest) -> HttpResponse:
-    """What the user holds, today / overdue / next days / snoozed until a later day, each with
-    its appointment and its one-click link; reminders that could not be sent; and their
-    calendar feed address."""
+def _tasks_page(request: HttpRequest, *, new_feed_url: str = "") -> HttpResponse:
     today = user_today(request.user)
     tasks = list(selectors.with_cycle_ref(
         selectors.tasks_held_by(request.user).select_related("course__centre"))[:200])
     for task in tasks:
         task.link = task_link(task)
     awake = [t for t in tasks if not is_snoozed(t, today)]
-    token = _token_for(request.user)
-    feed_url = request.build_absolute_uri(
-        reverse("coordinators:calendar-feed", args=[token.token]))
     return render(request, "coordinators/tasks.html", {
         "today": today,
         "overdue": [t for t in awake if t.due < today],
@@ -70,20 +54,31 @@ def my_tasks(request: HttpRequest) -> HttpResponse:
         "snoozed": sorted((t for t in tasks if is_snoozed(t, today)),
                           key=lambda t: (t.snoozed_until, t.due, t.pk)),
         "failed": list(selectors.failed_reminders(request.user)[:50]),
-        "feed_url": feed_url,
+        "feed": CalendarToken.objects.filter(user=request.user).first(),
+        "new_feed_url": new_feed_url,
     })
+
+
+@login_required
+@require_GET
+def my_tasks(request: HttpRequest) -> HttpResponse:
+    """What the user holds, today / overdue / next days / snoozed until a later day, each with
+    its appointment and its one-click link; reminders that could not be sent; and whether they
+    have a calendar feed (its address is shown only when it is made)."""
+    return _tasks_page(request)
 
 
 @login_required
 @require_POST
 def calendar_token_reset(request: HttpRequest) -> HttpResponse:
-    """Replace the user's feed token: the old address stops working at once."""
-    token = _token_for(request.user)
-    token.token = secrets.token_urlsafe(32)
-    token.save(update_fields=["token", "created_at"])
-    audit.record(actor=request.user, action="update", obj=token,
-                 note="Calendar feed address reset")
-    from django.contrib import messages
-
-    messages.success(request, "Your calendar address was reset; the old one no longer works.")
-    return redirect("coordinators:tasks")
+    """Make the user's calendar feed address, or replace it (the old one stops working at once),
+    and show it this once: NETcare keeps only its hash and cannot show it again."""
+    existed = CalendarToken.objects.filter(user=request.user).exists()
+    token, secret = CalendarToken.issue(request.user)
+    audit.record(actor=request.user, action="update" if existed else "create", obj=token,
+                 note="Calendar feed address reset" if existed
+                 else "Calendar feed address created")
+    feed_url = request.build_absolute_uri(reverse("coordinators:calendar-feed", args=[secret]))
+    # Rendered here rather than after a redirect, so the secret is stored nowhere (not even in
+    # the session); the response is never cached (netcare.middleware.NoStoreMiddleware).
+    return _tasks_page(request, new_feed_url=feed_url)

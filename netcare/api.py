@@ -7,18 +7,26 @@ Every viewset of `/api/v1/` builds on :class:`NetcareViewMixin`, so it:
 - turns the domain's errors into HTTP answers with :func:`exception_handler`: a refused workflow
   transition keeps its status (409 wrong state, 403 wrong role, 400 bad input) with
   ``{"detail": ..., "field": ...}``, and a django ``ValidationError`` becomes a 400 that names the
-  field, ``{"unit": ["..."]}``, like the serializers' own errors.
+  field, ``{"unit": ["..."]}``, like the serializers' own errors;
+- takes dates and times through one set of fields, shared by every app: :class:`PlanDateField`
+  and :class:`AwareDateTimeField` (1900 to two years ahead), :class:`PastDateField` and
+  :class:`PastDateTimeField` (1900 to now), every time with its time zone, and
+  :class:`RecordSerializer` for model serializers of what happened.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
+from django.utils import timezone
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers, status
+from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -26,6 +34,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
 from netcare import access, audit
+from netcare.clock import past_date_error, past_moment_error, plan_date_error, user_today
 from netcare.models import Role
 from netcare.workflow import TransitionError
 from rules import RulesInputError
@@ -118,6 +127,84 @@ class NamedChoiceFieldExtension(OpenApiSerializerFieldExtension):
         }
 
 
+# --- dates and times: one definition for every app ------------------------------------------
+
+
+def _today_for(field: serializers.Field) -> dt.date:
+    """Today for the requesting user (their centre's day), or the server's without a request."""
+    request = field.context.get("request")
+    user = getattr(request, "user", None)
+    return user_today(user) if user is not None else timezone.localdate()
+
+
+class PlanDateField(serializers.DateField):
+    """A planned day (a first dose, a booking, a snooze): from 1900 to two years ahead."""
+
+    def to_internal_value(self, value):
+        day = super().to_internal_value(value)
+        error = plan_date_error(day, today=_today_for(self))
+        if error:
+            raise serializers.ValidationError(error, code="out_of_range")
+        return day
+
+
+class PastDateField(serializers.DateField):
+    """The day something happened (a birth, a scan, an onset): from 1900 to today."""
+
+    def to_internal_value(self, value):
+        day = super().to_internal_value(value)
+        error = past_date_error(day, today=_today_for(self))
+        if error:
+            raise serializers.ValidationError(error, code="out_of_range")
+        return day
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """A moment given with its time zone; a naive time is refused rather than guessed. Planned
+    moments (an appointment, a consult) run from 1900 to two years ahead; see
+    :class:`PastDateTimeField` for what happened."""
+
+    default_error_messages = {
+        "naive": "Give the time with its time zone, e.g. 2025-03-03T10:00:00+00:00.",
+    }
+
+    def enforce_timezone(self, value):
+        if timezone.is_naive(value):
+            self.fail("naive")
+        return super().enforce_timezone(value)
+
+    def bounds_error(self, moment: dt.datetime) -> str:
+        return plan_date_error(moment.astimezone(dt.UTC).date(), today=_today_for(self),
+                               what="The time")
+
+    def to_internal_value(self, value):
+        moment = super().to_internal_value(value)
+        error = self.bounds_error(moment)
+        if error:
+            raise serializers.ValidationError(error, code="out_of_range")
+        return moment
+
+
+class PastDateTimeField(AwareDateTimeField):
+    """The moment something happened (a lab drawn, an infusion, an injection): with its time
+    zone, from 1900, not in the future (a few minutes' clock skew allowed)."""
+
+    def bounds_error(self, moment: dt.datetime) -> str:
+        return past_moment_error(moment, what="given")
+
+
+class RecordSerializer(serializers.ModelSerializer):
+    """A model serializer of a record of what happened: its model's date fields become
+    :class:`PastDateField` and its datetime fields :class:`PastDateTimeField` (read-only ones,
+    such as ``created_at``, are only ever written out)."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateField: PastDateField,
+        models.DateTimeField: PastDateTimeField,
+    }
+
+
 # --- permissions ----------------------------------------------------------------------------
 
 
@@ -126,6 +213,62 @@ class IsReferringOncologist(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return getattr(request.user, "role", None) == Role.REFERRING_ONCOLOGIST
+
+
+# --- pagination ---------------------------------------------------------------------------
+
+
+class NetcarePagination(LimitOffsetPagination):
+    """``?limit=&offset=`` pages (``count``, ``next``, ``previous``, ``results``) whose count
+    costs at most COUNT_AHEAD rows past the page instead of the whole list.
+
+    ``count`` is exact while the list ends within COUNT_AHEAD rows after the page asked for;
+    beyond that it is that bound (offset + limit + COUNT_AHEAD), so ``next`` is there whenever
+    more rows are, and a client that follows ``next`` reaches the end. The count reads no more
+    than that many keys, unordered: a list of 160,000 care tasks costs well under a millisecond
+    instead of tens, and the page itself is one query as before.
+    """
+
+    COUNT_AHEAD = 1000
+    MAX_ROWS = 2**63 - 1  # PostgreSQL's largest LIMIT: a huge limit or offset is not a 500
+    max_limit = 1000
+
+    def get_limit(self, request):
+        """``?limit=``: a whole number from 1 to max_limit, else a 400 naming ``limit``."""
+        raw = request.query_params.get(self.limit_query_param, "").strip()
+        if not raw:
+            return self.default_limit
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= len(str(self.max_limit))
+                and 1 <= int(raw) <= self.max_limit):
+            raise serializers.ValidationError(
+                {self.limit_query_param: [f"Give a whole number from 1 to {self.max_limit}."]})
+        return int(raw)
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.request = request
+        self.limit = self.get_limit(request)
+        if self.limit is None:
+            return None
+        self.offset = self.get_offset(request)  # the bound of the count depends on it
+        self.count = self.get_count(queryset)
+        if self.count > self.limit and self.template is not None:
+            self.display_page_controls = True
+        if self.count == 0 or self.offset > self.count:
+            return []
+        return list(queryset[self.offset:min(self.offset + self.limit, self.MAX_ROWS)])
+
+    def get_count(self, queryset) -> int:
+        bound = min(self.offset + self.limit + self.COUNT_AHEAD, self.MAX_ROWS)
+        if hasattr(queryset, "order_by"):
+            return queryset.order_by()[:bound].count()
+        return len(queryset[:bound])
+
+    def get_paginated_response_schema(self, schema):
+        response = super().get_paginated_response_schema(schema)
+        response["properties"]["count"]["description"] = (
+            f"How many there are: exact up to {self.COUNT_AHEAD} past this page (offset + limit "
+            f"+ {self.COUNT_AHEAD}); a longer list reports that number. Follow `next` to the end.")
+        return response
 
 
 # --- viewset bases --------------------------------------------------------------------------
@@ -141,6 +284,7 @@ class NetcareViewMixin:
     lookup_url_kwarg = "id"
     lookup_value_converter = "uuid"
     patient_path = "patient"
+    pagination_class = NetcarePagination
 
     def get_exception_handler(self):
         return exception_handler

@@ -38,14 +38,59 @@ def user_today(user) -> dt.date:
 # Devices' clocks differ by a little: a time this far ahead still counts as "now".
 CLOCK_SKEW = dt.timedelta(minutes=5)
 
+# The dates NETcare accepts, on the pages and through the API alike: nothing before 1900; what
+# happened (a birth, a lab, a scan, an infusion) not after today; what is planned (a first dose,
+# a booking, an appointment, a snooze) at most PLAN_HORIZON_YEARS ahead, which also keeps every
+# date the plan derives from it (cycles 8 weeks apart, the follow-up) far inside the calendar.
+EARLIEST_DATE = dt.date(1900, 1, 1)
+EARLIEST_MOMENT = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
+PLAN_HORIZON_YEARS = 2
+
+
+def plan_horizon(today: dt.date) -> dt.date:
+    """The last day a plan may be made for: PLAN_HORIZON_YEARS after `today`."""
+    try:
+        return today.replace(year=today.year + PLAN_HORIZON_YEARS)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year + PLAN_HORIZON_YEARS, day=28)
+
+
+def plan_date_error(day, *, today: dt.date, what: str = "The date") -> str:
+    """What is wrong with `day` as a planned day ("" when nothing is): from 1900 to
+    PLAN_HORIZON_YEARS after `today`. Whether it may be in the past is for the caller."""
+    if not isinstance(day, dt.date):
+        return f"{what} is missing."
+    day = day.date() if isinstance(day, dt.datetime) else day
+    if day < EARLIEST_DATE:
+        return f"{what} is before {EARLIEST_DATE:%d %b %Y}."
+    last = plan_horizon(today)
+    if day > last:
+        return f"{what} is more than {PLAN_HORIZON_YEARS} years ahead (after {last:%d %b %Y})."
+    return ""
+
+
+def past_date_error(day, *, today: dt.date, what: str = "The date") -> str:
+    """What is wrong with `day` as the day something happened ("" when nothing is): from 1900
+    to `today`."""
+    if not isinstance(day, dt.date):
+        return f"{what} is missing."
+    day = day.date() if isinstance(day, dt.datetime) else day
+    if day < EARLIEST_DATE:
+        return f"{what} is before {EARLIEST_DATE:%d %b %Y}."
+    if day > today:
+        return f"{what} is in the future."
+    return ""
+
 
 def past_moment_error(moment, *, what: str) -> str:
     """What is wrong with `moment` as the time something happened ("" when nothing is): it must
-    be an aware datetime, not in the future."""
+    be an aware datetime, from 1900, not in the future."""
     if not isinstance(moment, dt.datetime):
         return f"Give the date and time {what}."
     if timezone.is_naive(moment):
         return "Give the time with its time zone."
     if moment > timezone.now() + CLOCK_SKEW:
         return f"The time {what} is in the future."
+    if moment < EARLIEST_MOMENT:
+        return f"The time {what} is before {EARLIEST_DATE:%d %b %Y}."
     return ""

@@ -152,6 +152,17 @@ class CycleAdministered(Event):
 
 
 @dataclass(frozen=True)
+class AdministrationAmended(Event):
+    """An administration record was corrected (times, activity, LAR, ...): the plan, which is
+    anchored on the doses given, moves with it."""
+
+    course_id: int
+    cycle_id: int
+    administration_id: int
+    amendment_id: int
+
+
+@dataclass(frozen=True)
 class CycleBooked(Event):
     """An infusion was booked or rebooked: the plan moves with it."""
 

@@ -21,6 +21,7 @@ from netcare.api import (
     IsReferringOncologist,
     NetcareViewMixin,
     PatientScopedMixin,
+    RecordSerializer,
 )
 from netcare.clock import centre_today
 from netcare.models import Centre, Role, User
@@ -44,7 +45,7 @@ def _uuid_ref(**kwargs) -> serializers.SlugRelatedField:
 # --- serializers ----------------------------------------------------------------------------
 
 
-class PatientSerializer(serializers.ModelSerializer):
+class PatientSerializer(RecordSerializer):
     id = serializers.UUIDField(source="external_id", read_only=True)
     centre = _uuid_ref(read_only=True, help_text="The treating NET specialist centre.")
     referring_oncologist = _uuid_ref(read_only=True)
@@ -82,7 +83,7 @@ class TumourProfileSerializer(serializers.ModelSerializer):
         read_only_fields = ["grade", "grade_explanation", "updated_at"]
 
 
-class ImagingStudySerializer(serializers.ModelSerializer):
+class ImagingStudySerializer(RecordSerializer):
     id = serializers.UUIDField(source="external_id", read_only=True)
     entered_by = _uuid_ref(read_only=True)
 
@@ -93,30 +94,34 @@ class ImagingStudySerializer(serializers.ModelSerializer):
         read_only_fields = ["created_at"]
 
 
-class LabResultSerializer(serializers.ModelSerializer):
+class LabResultSerializer(RecordSerializer):
     id = serializers.UUIDField(source="external_id", read_only=True)
     entered_by = _uuid_ref(read_only=True)
 
     class Meta:
         model = LabResult
         fields = ["id", "analyte", "value", "unit", "uln", "lln", "collected_at", "entered_by",
-                  "entered_at", "entered_in_error"]
-        read_only_fields = ["entered_at", "entered_in_error"]
+                  "entered_at", "entered_in_error", "error_reason", "marked_in_error_at"]
+        read_only_fields = ["entered_at", "entered_in_error", "error_reason",
+                            "marked_in_error_at"]
+        # Left out, the unit is empty: the rules' units then accept it only for a plain number
+        # (INR) and otherwise refuse it, naming `unit`.
+        extra_kwargs = {"unit": {"default": ""}}
 
 
 class LabInErrorSerializer(serializers.Serializer):
     reason = serializers.CharField(help_text="Why the result is wrong.")
 
 
-class PerformanceStatusSerializer(serializers.ModelSerializer):
+class PerformanceStatusSerializer(RecordSerializer):
     entered_by = _uuid_ref(read_only=True)
 
     class Meta:
         model = PerformanceStatus
-        fields = ["scale", "value", "assessed_on", "entered_by"]
+        fields = ["scale", "value", "assessed_on", "assessed_by", "entered_by"]
 
 
-class AdverseEventSerializer(serializers.ModelSerializer):
+class AdverseEventSerializer(RecordSerializer):
     id = serializers.UUIDField(source="external_id", read_only=True)
     reported_by = _uuid_ref(read_only=True)
 
@@ -135,11 +140,33 @@ class FindingSerializer(serializers.Serializer):
     thresholds = serializers.DictField(child=serializers.CharField())
 
 
+class CriterionSourceSerializer(serializers.Serializer):
+    what = serializers.CharField(help_text="The value read (e.g. Platelets 180 ×10⁹/L).")
+    date = serializers.DateField(allow_null=True, help_text="The date of the record.")
+    source = serializers.CharField(help_text="Where it came from and who entered it.")
+    record = serializers.CharField(allow_blank=True, help_text="The record (type:id), if any.")
+    lab_id = serializers.CharField(allow_blank=True, help_text="The lab result's id, if any.")
+
+
+class CriterionSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    label = serializers.CharField(help_text="The Table 1 criterion.")
+    passed = serializers.BooleanField(allow_null=True,
+                                      help_text="Null: not evaluated (a value is missing).")
+    value = serializers.CharField(allow_blank=True)
+    threshold = serializers.CharField(allow_blank=True)
+    severity = serializers.CharField(allow_null=True, help_text="Its most severe finding.")
+    findings = FindingSerializer(many=True)
+    sources = CriterionSourceSerializer(many=True)
+
+
 class EligibilitySerializer(serializers.Serializer):
     patient = serializers.UUIDField()
     date = serializers.DateField(help_text="The day the rules were evaluated for.")
     findings = FindingSerializer(many=True, help_text="Every flag raised, most severe first; "
                                  "none means nothing to flag.")
+    criteria = CriterionSerializer(many=True, help_text="Every Table 1 criterion, in order, "
+                                   "with its value, date and source, passed or not.")
 
 
 # --- viewsets -------------------------------------------------------------------------------
@@ -211,11 +238,12 @@ class PatientViewSet(NetcareViewMixin, mixins.ListModelMixin, mixins.RetrieveMod
     def eligibility(self, request, *args, **kwargs):
         patient = self.get_object()
         today = centre_today(patient.centre)
-        findings = records.eligibility_for(patient, today=today)
+        review = records.eligibility_review(patient, today=today)
         self.record_view(patient)
         return self.respond(EligibilitySerializer, {
             "patient": patient.external_id, "date": today,
-            "findings": [finding.as_dict() for finding in findings],
+            "findings": [finding.as_dict() for finding in review.findings],
+            "criteria": review.checklist["criteria"],
         })
 
 
@@ -225,13 +253,19 @@ class TumourProfileViewSet(PatientScopedMixin, viewsets.GenericViewSet):
     queryset = TumourProfile.objects.all()
     serializer_class = TumourProfileSerializer
 
-    @extend_schema(summary="The tumour profile (audited)",
-                   responses={200: TumourProfileSerializer, 404: NOT_FOUND})
-    def retrieve(self, request, *args, **kwargs):
+    def get_object(self):
+        """The patient's profile: the route names the patient, not the profile (also what
+        OPTIONS asks for when it describes PUT)."""
         profile = self.get_queryset().first()
         if profile is None:
             raise Http404("No tumour profile yet.")
-        return self.respond(TumourProfileSerializer, profile)
+        self.check_object_permissions(self.request, profile)
+        return profile
+
+    @extend_schema(summary="The tumour profile (audited)",
+                   responses={200: TumourProfileSerializer, 404: NOT_FOUND})
+    def retrieve(self, request, *args, **kwargs):
+        return self.respond(TumourProfileSerializer, self.get_object())
 
     @extend_schema(
         summary="Record or replace the tumour profile (the grade is derived)",

@@ -246,6 +246,11 @@ class LabResult(models.Model):
                                    related_name="+")
     entered_at = models.DateTimeField(auto_now_add=True)
     entered_in_error = models.BooleanField(default=False)
+    # Marked in error: why, by whom and when (the result stays, struck through).
+    error_reason = models.TextField("why it is in error", blank=True)
+    marked_in_error_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                           null=True, blank=True, related_name="+")
+    marked_in_error_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-collected_at", "analyte", "-id"]
@@ -256,6 +261,10 @@ class LabResult(models.Model):
 
 
 class PerformanceStatus(models.Model):
+    """One assessment of the patient's performance status (ECOG 0-4 or Karnofsky 0-100), with
+    its date and who assessed it; the eligibility review reads the latest one on or before the
+    day it is evaluated for."""
+
     class Scale(models.TextChoices):
         ECOG = "ecog", "ECOG"
         KARNOFSKY = "karnofsky", "Karnofsky"
@@ -265,8 +274,11 @@ class PerformanceStatus(models.Model):
     scale = models.CharField(max_length=12, choices=Scale.choices)
     value = models.PositiveSmallIntegerField()
     assessed_on = models.DateField()
+    assessed_by = models.CharField(max_length=120, blank=True,
+                                   help_text="The clinician who assessed the patient.")
     entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                    related_name="+")
+    entered_at = models.DateTimeField(auto_now_add=True, null=True)
 
     class Meta:
         ordering = ["-assessed_on", "-id"]
@@ -322,3 +334,47 @@ class AdverseEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.term} (grade {self.ctcae_grade})"
+
+
+# The analytes a centre keeps limits of normal for (the plain numbers are not graded).
+RANGED_ANALYTES = [(value, label) for value, label in LabResult.Analyte.choices
+                   if value not in LabResult.PLAIN_NUMBER_ANALYTES]
+
+
+class ReferenceRange(models.Model):
+    """A centre's limits of normal for one analyte in one unit, as its laboratory reports them.
+
+    Used for a typed result that carries no limits of its own (a result's own limit always
+    wins), so that, for example, creatinine is graded against the centre's ULN. A decision keeps
+    the limits it used in its labs snapshot: changing a range never regrades what was decided.
+    Ranges are changed (audited with before and after values), never deleted."""
+
+    external_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    centre = models.ForeignKey(Centre, on_delete=models.PROTECT, related_name="reference_ranges")
+    analyte = models.CharField(max_length=32, choices=RANGED_ANALYTES)
+    unit = models.CharField(max_length=16)
+    uln = models.DecimalField("ULN", max_digits=12, decimal_places=4, null=True, blank=True)
+    lln = models.DecimalField("LLN", max_digits=12, decimal_places=4, null=True, blank=True)
+    laboratory = models.CharField(max_length=120,
+                                  help_text="The laboratory whose reference range this is.")
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["centre", "analyte", "unit"]
+        constraints = [
+            models.UniqueConstraint(fields=["centre", "analyte", "unit"],
+                                    name="reference_range_unique_per_centre"),
+            models.CheckConstraint(condition=models.Q(uln__isnull=False)
+                                   | models.Q(lln__isnull=False),
+                                   name="reference_range_has_a_limit"),
+            models.CheckConstraint(condition=models.Q(uln__isnull=True)
+                                   | models.Q(lln__isnull=True)
+                                   | models.Q(lln__lt=models.F("uln")),
+                                   name="reference_range_lln_below_uln"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_analyte_display()} ({self.unit}) at {self.laboratory}"

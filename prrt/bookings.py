@@ -26,7 +26,7 @@ from django.utils import timezone
 
 import rules
 from netcare import audit, events
-from netcare.clock import centre_today, local_date
+from netcare.clock import centre_today, local_date, plan_date_error
 from netcare.models import Role
 from netcare.workflow import TransitionConflict, TransitionForbidden, TransitionInvalid
 from prrt import clinical
@@ -109,6 +109,10 @@ def cycle_book(*, actor, cycle: Cycle, booked_date: dt.date, booked_time: dt.tim
         raise TransitionForbidden("Only the centre's team books infusions.")
     if not isinstance(booked_date, dt.date) or isinstance(booked_date, dt.datetime):
         raise TransitionInvalid("Give the day of the infusion.", field="booked_date")
+    date_error = plan_date_error(booked_date, today=centre_today(cycle.course.centre),
+                                 what="The infusion day")
+    if date_error:
+        raise TransitionInvalid(date_error, field="booked_date")
     with transaction.atomic():
         locked = (Cycle.objects.select_for_update(of=("self",))
                   .select_related("course__centre", "course__patient").get(pk=cycle.pk))

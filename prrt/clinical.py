@@ -19,6 +19,7 @@ import rules
 from netcare.clock import local_date
 from netcare.numbers import plain
 from patients.models import AdverseEvent, LabResult
+from patients.ranges import CentreRanges
 from patients.records import rules_labs, rules_patient
 from prrt.models import Administration, Cycle, CycleDecision, CycleState, SSAInjection
 
@@ -157,9 +158,13 @@ def adverse_events_since(course, since: dt.date) -> list[rules.AdverseEvent]:
                                related=e.related_to_treatment) for e in events]
 
 
-def labs_snapshot(latest: dict[str, LabResult]) -> dict:
+def labs_snapshot(latest: dict[str, LabResult], ranges: CentreRanges | None = None) -> dict:
+    """The labs a recommendation used, as stored with the decision: each value with the limits
+    of normal it was graded against (its own, or the centre's range with its laboratory), so
+    that changing the centre's ranges never regrades a decision already taken."""
+    ranges = ranges or CentreRanges()
     return {analyte: {"value": plain(lab.value), "unit": lab.unit,
-                      "uln": None if lab.uln is None else plain(lab.uln),
+                      **ranges.limits_for(lab).snapshot(),
                       "collected_at": lab.collected_at.isoformat(), "id": str(lab.external_id)}
             for analyte, lab in sorted(latest.items())}
 
@@ -174,6 +179,7 @@ class Recommendation:
     labs: dict[str, LabResult]
     history: CourseHistory
     baseline: rules.Baseline | None
+    ranges: CentreRanges = field(default_factory=CentreRanges)
 
     @property
     def complete(self) -> bool:
@@ -209,6 +215,7 @@ def _recommendation(cycle: Cycle, *, today: dt.date, config: rules.RulesConfig,
     course = cycle.course
     history = course_history(course)
     baseline = baseline_for(course, latest, today)
+    ranges = CentreRanges.of(course.centre_id)
     since = history.doses[-1].date if history.doses else course.planned_first_dose - \
         dt.timedelta(days=90)
     labs_date = max((local_date(lab.collected_at, course.centre) for lab in latest.values()),
@@ -217,13 +224,13 @@ def _recommendation(cycle: Cycle, *, today: dt.date, config: rules.RulesConfig,
         labs_date = min(labs_date, today)  # a draw dated ahead of the centre's day is today's
     decision = rules.dose_decision(
         rules.DoseInput(course=history.as_rules(), patient=rules_patient(course.patient, today),
-                        baseline=baseline, labs=rules_labs(latest),
+                        baseline=baseline, labs=rules_labs(latest, ranges),
                         adverse_events=tuple(adverse_events_since(course, since)),
                         labs_date=labs_date, dose_date=dose_day(cycle, history, today)),
         today, config)
     decision = _only_weight_missing(decision, course.patient)
     rendered = rules.render_dose_decision(decision, today, as_recommendation=True)
-    return Recommendation(decision, rendered, latest, history, baseline)
+    return Recommendation(decision, rendered, latest, history, baseline, ranges)
 
 
 _SEX_AND_AGE = ("patient.sex", "patient.age_years")

@@ -5,8 +5,9 @@ import datetime as dt
 from django import forms
 from django.utils import timezone
 
+from patients.forms import CentreDateTimeField
 from patients.models import AdverseEvent
-from prrt.models import Responsible
+from prrt.models import AMENDABLE_FIELDS, Responsible
 
 DATE = forms.DateInput(attrs={"type": "date"})
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"})
@@ -93,3 +94,44 @@ class BookingForm(forms.Form):
     reason = forms.CharField(
         label="Reason", required=False, widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Required outside 49-63 days after the previous dose; say why it moved.")
+
+
+class AdministrationAmendForm(forms.Form):
+    """Correct an administration record: every value it holds, and why (required). Times are
+    the centre's local time."""
+
+    administered_at = CentreDateTimeField(label="Infusion started at")
+    lar_injected_at = CentreDateTimeField(label="Octreotide LAR given at", required=False)
+    activity_gbq = forms.DecimalField(label="Administered activity (GBq)", max_digits=4,
+                                      decimal_places=2, min_value=0.1, max_value=8)
+    amino_acids_given = forms.BooleanField(label="Amino acids given", required=False)
+    antiemetic_given = forms.BooleanField(label="Antiemetic given", required=False)
+    infusion_reaction_grade = forms.TypedChoiceField(
+        label="Infusion reaction (CTCAE grade)", required=False, coerce=int, empty_value=None,
+        choices=[("", "None"), *[(str(g), f"Grade {g}") for g in range(1, 6)]])
+    reaction_is_hypersensitivity = forms.BooleanField(
+        label="The reaction is hypersensitivity (anaphylaxis)", required=False)
+    precautions_given = forms.BooleanField(
+        label="Radiation-safety precautions given to the patient in writing", required=False)
+    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(label="Why is the record amended?",
+                             widget=forms.Textarea(attrs={"rows": 2}),
+                             help_text="Required; kept with the values before and after.")
+
+    def __init__(self, *args, administration=None, time_zone: str = "UTC", **kwargs) -> None:
+        if administration is not None and not args and "data" not in kwargs:
+            kwargs.setdefault("initial", {name: getattr(administration, name)
+                                          for name in AMENDABLE_FIELDS})
+        super().__init__(*args, **kwargs)
+        for name in ("administered_at", "lar_injected_at"):
+            self.fields[name].time_zone = time_zone
+            self.fields[name].help_text = f"The centre's local time ({time_zone})."
+
+    def clean_reason(self) -> str:
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError("Say why the record is amended.")
+        return reason
+
+    def changes(self) -> dict:
+        return {name: self.cleaned_data[name] for name in AMENDABLE_FIELDS}

@@ -46,5 +46,6 @@ HANDLERS: list[tuple[type[events.Event], events.Handler]] = [
     (events.PatientRecordChanged, refresh_patient_courses),
     (events.SSAInjectionRecorded, refresh_patient_courses),
     (events.CycleBooked, refresh_booked_course),
+    (events.AdministrationAmended, refresh_booked_course),
     (events.CourseChanged, refresh_approved_course),
 ]

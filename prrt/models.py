@@ -64,6 +64,10 @@ class TreatmentCourse(ConcurrentTransitionMixin, models.Model):
     eligibility_decided_at = models.DateTimeField(null=True, blank=True)
     eligibility_reason = models.TextField(blank=True)
     eligibility_findings = models.JSONField(default=list, blank=True)
+    eligibility_checklist = models.JSONField(
+        default=dict, blank=True,
+        help_text="Every Table 1 criterion as evaluated for the decision: its value, date and "
+                  "source, passed or not (patients.records.eligibility_review).")
     eligibility_overridden = models.BooleanField(default=False)
     # The responsibility agreement, recorded at approval: who does what for this patient.
     labs_drawn_by = models.CharField(max_length=10, choices=Responsible.choices,
@@ -271,6 +275,43 @@ class Administration(models.Model):
 
     def __str__(self) -> str:
         return f"{self.activity_gbq} GBq at {self.administered_at:%Y-%m-%d %H:%M}"
+
+
+# What an amendment may change on an administration record.
+AMENDABLE_FIELDS = ("administered_at", "lar_injected_at", "activity_gbq", "amino_acids_given",
+                    "antiemetic_given", "infusion_reaction_grade", "reaction_is_hypersensitivity",
+                    "precautions_given", "notes")
+
+
+class AdministrationAmendment(models.Model):
+    """A correction of an administration record: the values before and after (the amended
+    fields, and the warnings recomputed with them), who made it, when and why. The original
+    record is never lost: the first amendment's ``before`` holds what was first recorded."""
+
+    external_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    administration = models.ForeignKey(Administration, on_delete=models.PROTECT,
+                                       related_name="amendments")
+    before = models.JSONField()
+    after = models.JSONField()
+    reason = models.TextField()
+    amended_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   related_name="+")
+    amended_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["amended_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(reason=""),
+                                   name="administration_amendment_has_reason"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Amendment of administration {self.administration_id} at {self.amended_at}"
+
+    @property
+    def cycle(self) -> Cycle:
+        """For the audit trail, which names the patient through the cycle."""
+        return self.administration.cycle
 
 
 class CourseEvent(models.Model):

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 import rules
 from netcare import audit, events
-from netcare.clock import centre_today, local_date
+from netcare.clock import EARLIEST_MOMENT, centre_today, local_date, plan_date_error
 from netcare.models import Role
 from netcare.workflow import (
     Step,
@@ -25,7 +25,7 @@ from netcare.workflow import (
     check_transition,
     run_transition,
 )
-from patients.records import eligibility_for
+from patients.records import eligibility_review
 from patients.services import adverse_event_report
 from prrt import clinical
 from prrt.models import (
@@ -101,6 +101,10 @@ def course_open(*, actor, referral, planned_first_dose: dt.date) -> TreatmentCou
         raise TransitionForbidden("Only the receiving centre's team can open a course.")
     if referral.state not in (ReferralState.ACCEPTED, ReferralState.CONSULT_BOOKED):
         raise TransitionConflict("A course is opened from an accepted referral.")
+    date_error = plan_date_error(planned_first_dose, today=centre_today(referral.centre),
+                                 what="The first dose")
+    if date_error:
+        raise TransitionInvalid(date_error, field="planned_first_dose")
     config = clinical.rules_config(referral.centre)
     with transaction.atomic():
         if TreatmentCourse.objects.filter(referral=referral).exists():
@@ -126,11 +130,14 @@ def course_decide_eligibility(*, actor, course: TreatmentCourse, approve: bool, 
                               lar_during_course_by: str | None = None,
                               lar_after_course_by: str | None = None) -> TreatmentCourse:
     """The specialist approves the course (or not). Overriding a block or review finding, and
-    not approving, need a reason; the findings are stored with the decision."""
+    not approving, need a reason; the findings and the whole checklist (every criterion with
+    its value, date and source, as the records stood on `today`) are stored with the decision,
+    so later changes to the record do not change what was decided on."""
     step = eligibility_step(approve)
     check_transition(course, step, actor)
-    findings = eligibility_for(course.patient, today=today,
-                               planned_first_dose=course.planned_first_dose)
+    review = eligibility_review(course.patient, today=today,
+                                planned_first_dose=course.planned_first_dose)
+    findings = review.findings
     serious = [f for f in findings if f.severity in (rules.Severity.BLOCK, rules.Severity.REVIEW)]
     reason = (reason or "").strip()
     if approve and serious and not reason:
@@ -147,6 +154,7 @@ def course_decide_eligibility(*, actor, course: TreatmentCourse, approve: bool, 
         obj.eligibility_decided_at = timezone.now()
         obj.eligibility_reason = reason
         obj.eligibility_findings = [f.as_dict() for f in findings]
+        obj.eligibility_checklist = review.checklist
         obj.eligibility_overridden = bool(approve and serious)
         for name, value in (("labs_drawn_by", labs_drawn_by),
                             ("lar_during_course_by", lar_during_course_by),
@@ -317,7 +325,7 @@ def cycle_decide(*, actor, cycle: Cycle, decision: str, today: dt.date,
             cycle=locked, decision=decision, activity_gbq=activity_gbq, categories=categories,
             recommended_action=recommendation.action or NO_RECOMMENDATION,
             recommendation=recommendation.rendered,
-            labs_snapshot=clinical.labs_snapshot(recommendation.labs),
+            labs_snapshot=clinical.labs_snapshot(recommendation.labs, recommendation.ranges),
             follows_recommendation=follows, reason=reason, decided_by=actor)
         if locked.number == 1 and decision == CycleDecision.Decision.APPROVE \
                 and not locked.course.baseline:
@@ -364,6 +372,8 @@ def cycle_administer(*, actor, cycle: Cycle, administered_at: dt.datetime,
                                 field="administered_at")
     if administered_at > timezone.now() + dt.timedelta(minutes=5):
         raise TransitionInvalid("The infusion time is in the future.", field="administered_at")
+    if administered_at < EARLIEST_MOMENT:
+        raise TransitionInvalid("The infusion time is before 1900.", field="administered_at")
     if not no_short_acting_ssa_24h:
         raise TransitionInvalid("Confirm no short-acting octreotide in the 24 h before the dose.",
                                 field="no_short_acting_ssa_24h")

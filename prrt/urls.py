@@ -15,6 +15,8 @@ urlpatterns = [
     path("cycles/<uuid:external_id>/book/", views.cycle_book, name="cycle-book"),
     path("cycles/<uuid:external_id>/administer/", views.cycle_administer,
          name="cycle-administer"),
+    path("cycles/<uuid:external_id>/administration/amend/", views.cycle_administration_amend,
+         name="cycle-administration-amend"),
     path("cycles/<uuid:external_id>/instructions.pdf", views.cycle_instructions_pdf,
          name="cycle-instructions"),
     path("cycles/<uuid:external_id>/instructions/email/", views.cycle_instructions_email,

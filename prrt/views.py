@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from netcare import audit
@@ -13,9 +14,12 @@ from netcare.access import role_required
 from netcare.clock import centre_today
 from netcare.models import Role
 from netcare.workflow import TransitionError
+from patients.models import LabResult
 from patients.records import eligibility_for
 from prrt import bookings, clinical, selectors, services
+from prrt.amendments import administration_amend, amendment_rows
 from prrt.forms import (
+    AdministrationAmendForm,
     AdministrationForm,
     BookingForm,
     CycleDecisionForm,
@@ -28,7 +32,7 @@ from prrt.instructions import (
     instructions_given,
     instructions_pdf,
 )
-from prrt.models import OPEN_CYCLE_STATES, CycleState
+from prrt.models import OPEN_CYCLE_STATES, Administration, CycleState
 from referrals.selectors import referral_for
 
 GRADE_CLASS = {0: "badge-ok", 1: "badge-info", 2: "badge-warn", 3: "badge-bad", 4: "badge-bad"}
@@ -130,8 +134,42 @@ def course_list(request: HttpRequest) -> HttpResponse:
     return render(request, "prrt/courses.html", {"courses": selectors.course_list(request.user)})
 
 
-def _cycle_context(request, cycle, form=None, booking_form=None):
+def labs_in_error(decisions) -> None:
+    """Flag each decision with the labs it used (by the ids in its labs snapshot) that have
+    since been marked in error: ``decision.labs_in_error``, one query for all of them."""
+    ids = {lab["id"] for d in decisions for lab in (d.labs_snapshot or {}).values()
+           if isinstance(lab, dict) and lab.get("id")}
+    wrong = {str(lab.external_id): lab for lab in LabResult.objects.filter(
+        external_id__in=ids, entered_in_error=True).select_related("marked_in_error_by")} \
+        if ids else {}
+    for decision in decisions:
+        decision.labs_in_error = [wrong[lab["id"]] for lab in
+                                  (decision.labs_snapshot or {}).values()
+                                  if isinstance(lab, dict) and lab.get("id") in wrong]
+
+
+def _administration_context(cycle, amend_form=None) -> dict:
+    """The cycle's administration record, its amendments (before and after) and the form to
+    amend it; empty before the infusion."""
+    administration = (Administration.objects.filter(cycle=cycle)
+                      .select_related("recorded_by").first())
+    if administration is None:
+        return {"administration": None}
+    time_zone = cycle.course.centre.time_zone
+    amendments = list(administration.amendments.select_related("amended_by"))
+    return {
+        "administration": administration,
+        "amendments": [(amendment, amendment_rows(amendment, time_zone))
+                       for amendment in amendments],
+        "amend_form": amend_form or AdministrationAmendForm(administration=administration,
+                                                            time_zone=time_zone),
+    }
+
+
+def _cycle_context(request, cycle, form=None, booking_form=None, amend_form=None):
     today = centre_today(cycle.course.centre)
+    decisions = list(cycle.decisions.select_related("decided_by"))
+    labs_in_error(decisions)
     context = {"cycle": cycle, "course": cycle.course, "patient": cycle.course.patient,
                "form": form or CycleDecisionForm(),
                "booking_form": booking_form or BookingForm(initial={
@@ -140,9 +178,10 @@ def _cycle_context(request, cycle, form=None, booking_form=None):
                "bookable": cycle.state in OPEN_CYCLE_STATES,
                "administration_form": AdministrationForm(
                    initial={"activity_gbq": cycle.approved_activity_gbq}),
-               "decisions": cycle.decisions.select_related("decided_by"),
+               "decisions": decisions,
                "is_specialist": request.user.role == Role.SPECIALIST,
-               "is_centre_staff": request.user.role in (Role.SPECIALIST, Role.NAVIGATOR)}
+               "is_centre_staff": request.user.role in (Role.SPECIALIST, Role.NAVIGATOR),
+               **_administration_context(cycle, amend_form)}
     if cycle.state in (CycleState.PLANNED, CycleState.READY, CycleState.WITHHELD):
         try:
             recommendation = clinical.recommendation_for(cycle, today=today)
@@ -236,6 +275,32 @@ def cycle_administer(request: HttpRequest, external_id) -> HttpResponse:
     context["administration_form"] = form
     messages.error(request, "The administration was not recorded.")
     return render(request, "prrt/cycle.html", context, status=_status(form))
+
+
+@require_POST
+@role_required(Role.NAVIGATOR, Role.SPECIALIST)
+def cycle_administration_amend(request: HttpRequest, external_id) -> HttpResponse:
+    """Correct the cycle's administration record, with a reason; its history is kept."""
+    cycle = selectors.cycle_for(request.user, external_id)
+    administration = Administration.objects.filter(cycle=cycle).first()
+    if administration is None:
+        messages.error(request, "No administration is recorded for this cycle yet.")
+        return redirect("prrt:cycle", external_id=cycle.external_id)
+    form = AdministrationAmendForm(request.POST, time_zone=cycle.course.centre.time_zone)
+    if form.is_valid():
+        try:
+            administration_amend(actor=request.user, administration=administration,
+                                 reason=form.cleaned_data["reason"], **form.changes())
+        except TransitionError as exc:
+            _form_error(request, form, exc)
+        else:
+            messages.success(request, "Administration record amended; the original values are "
+                                      "kept in its history.")
+            return redirect(f"{reverse('prrt:cycle', args=[cycle.external_id])}#administration")
+    messages.error(request, "The administration record was not amended: correct the fields "
+                            "marked below.")
+    return render(request, "prrt/cycle.html", _cycle_context(request, cycle, amend_form=form),
+                  status=_status(form))
 
 
 @login_required

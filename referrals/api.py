@@ -21,6 +21,7 @@ from netcare.api import (
     INVALID,
     NOT_FOUND,
     REFUSED,
+    AwareDateTimeField,
     IsReferringOncologist,
     NamedChoiceField,
     NetcareViewMixin,
@@ -76,9 +77,9 @@ class TransitionSerializer(serializers.Serializer):
     reason = serializers.CharField(
         required=False, allow_blank=True, default="",
         help_text="Why; required to decline, ask for information, answer it or withdraw.")
-    consult_at = serializers.DateTimeField(
+    consult_at = AwareDateTimeField(
         required=False, allow_null=True, default=None,
-        help_text="When the consult takes place; required to book it.")
+        help_text="When the consult takes place, with time zone; required to book it.")
 
 
 class ReferralFilterSerializer(serializers.Serializer):

@@ -29,3 +29,14 @@ class TransitionForm(forms.Form):
 
 class NoteForm(forms.Form):
     body = forms.CharField(label="Message", widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ReferralDraftForm(forms.ModelForm):
+    """The referral's own part of a draft being changed (its centre stays: the patient's record
+    is kept there)."""
+
+    class Meta:
+        model = Referral
+        fields = ["urgency", "question", "history"]
+        widgets = {"question": forms.Textarea(attrs={"rows": 3}),
+                   "history": forms.Textarea(attrs={"rows": 4})}

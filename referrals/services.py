@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from netcare import audit, events
+from netcare.clock import plan_date_error
 from netcare.models import Role, User
 from netcare.notifications import centre_team, notify
 from netcare.workflow import (
@@ -71,6 +72,11 @@ def referral_transition(
     step = STEPS[name]
     if name == "book_consult" and consult_at is None:
         raise TransitionInvalid("Give the consult date and time to book it.", field="consult_at")
+    if name == "book_consult":
+        date_error = plan_date_error(consult_at.astimezone(dt.UTC).date(),
+                                     today=timezone.localdate(), what="The consult")
+        if date_error:
+            raise TransitionInvalid(date_error, field="consult_at")
 
     def apply(obj: Referral) -> None:
         now = timezone.now()
@@ -153,10 +159,11 @@ def referral_intake(
     *, actor: User, centre, patient: dict[str, Any], tumour: dict[str, Any],
     imaging: list[dict[str, Any]], labs: list[dict[str, Any]], question: str,
     history: str = "", urgency: str = Referral.Urgency.ROUTINE, submit: bool = False,
+    performance: dict[str, Any] | None = None,
 ) -> Referral:
-    """The new-referral flow: patient, tumour profile, SSTR imaging, labs and the referral in one
-    transaction; nothing is saved unless all of it is valid. Validation errors name the field
-    (``labs[1].unit``)."""
+    """The new-referral flow: patient, tumour profile, SSTR imaging, labs, the performance status
+    (if assessed) and the referral in one transaction; nothing is saved unless all of it is
+    valid. Validation errors name the field (``labs[1].unit``)."""
     if actor.role != Role.REFERRING_ONCOLOGIST:
         raise TransitionForbidden("Only a referring oncologist can start a referral.")
     if not centre.is_specialist_centre:
@@ -172,6 +179,9 @@ def referral_intake(
         for index, lab in enumerate(labs):
             _prefixed(lambda lab=lab: patient_services.lab_result_add(
                 actor=actor, patient=record, **lab), f"labs[{index}]")
+        if performance:
+            _prefixed(lambda: patient_services.performance_status_add(
+                actor=actor, patient=record, **performance), "performance")
         referral = referral_create(actor=actor, patient=record, centre=centre,
                                    question=question, history=history, urgency=urgency)
     if submit:

@@ -12,13 +12,21 @@ from django_fsm import can_proceed, has_transition_perm
 
 from netcare import audit
 from netcare.access import role_required
-from netcare.clock import centre_today
+from netcare.clock import centre_today, user_today
 from netcare.models import Role
 from netcare.workflow import TransitionError
-from patients.forms import ImagingForm, LabPanelForm, PatientForm, TumourForm
-from patients.records import eligibility_for
-from referrals import selectors, services
-from referrals.forms import NoteForm, ReferralForm, TransitionForm
+from patients.forms import (
+    ImagingForm,
+    LabPanelForm,
+    PatientForm,
+    PerformanceStatusForm,
+    TumourForm,
+)
+from patients.models import LabResult
+from patients.ranges import CentreRanges
+from patients.records import eligibility_review, lab_ids
+from referrals import drafts, selectors, services
+from referrals.forms import NoteForm, ReferralDraftForm, ReferralForm, TransitionForm
 
 
 def available_actions(referral, user) -> list[dict]:
@@ -33,6 +41,11 @@ def available_actions(referral, user) -> list[dict]:
     return actions
 
 
+def _performance_form(request, data=None, **kwargs) -> PerformanceStatusForm:
+    return PerformanceStatusForm(data, prefix="performance", optional=True,
+                                 today=user_today(request.user), **kwargs)
+
+
 @role_required(Role.REFERRING_ONCOLOGIST)
 def referral_new(request: HttpRequest) -> HttpResponse:
     forms = {
@@ -42,6 +55,7 @@ def referral_new(request: HttpRequest) -> HttpResponse:
         "labs": LabPanelForm(request.POST or None, prefix="labs",
                              time_zone=request.user.centre.time_zone
                              if request.user.centre else "UTC"),
+        "performance": _performance_form(request, request.POST or None),
         "referral": ReferralForm(request.POST or None, prefix="referral"),
     }
     if request.method == "POST" and all(form.is_valid() for form in forms.values()):
@@ -51,10 +65,12 @@ def referral_new(request: HttpRequest) -> HttpResponse:
                 actor=request.user, centre=referral_data["centre"],
                 patient=forms["patient"].cleaned_data, tumour=forms["tumour"].cleaned_data,
                 imaging=[forms["imaging"].cleaned_data], labs=forms["labs"].results,
+                performance=forms["performance"].entry,
                 question=referral_data["question"], history=referral_data["history"],
                 urgency=referral_data["urgency"], submit="submit" in request.POST,
             )
         except (ValidationError, TransitionError) as exc:
+            _errors_on_forms(forms, exc)
             messages.error(request, _error_text(exc))
         else:
             verb = "submitted" if referral.state == "submitted" else "saved as a draft"
@@ -63,6 +79,89 @@ def referral_new(request: HttpRequest) -> HttpResponse:
     elif request.method == "POST":
         messages.error(request, "Please correct the fields marked below; nothing was saved.")
     return render(request, "referrals/new.html", {"forms": forms},
+                  status=400 if request.method == "POST" else 200)
+
+
+def _errors_on_forms(forms: dict, exc: Exception) -> None:
+    """A service's error named ``patient.weight_kg`` or ``labs[1].unit`` beside its field."""
+    for name, messages_ in getattr(exc, "message_dict", {}).items():
+        part, _, field = name.partition(".")
+        form = forms.get(part.split("[")[0])
+        if form is None:
+            continue
+        if part.startswith("labs["):
+            index = int(part[5:-1])
+            results = getattr(form, "results", [])
+            analyte = results[index]["analyte"] if index < len(results) else ""
+            target = f"{analyte}_{field}" if f"{analyte}_{field}" in form.fields else None
+            if analyte == "prothrombin_ratio_percent":
+                target = analyte
+        else:
+            target = field if field in form.fields else None
+        form.add_error(target, messages_)
+
+
+def _draft_forms(request, referral, data=None) -> dict:
+    """The forms of the draft: filled from its records (GET), or with what was sent (POST)."""
+    patient = referral.patient
+    # Read and shown in the zone the new-referral form used: the oncologist's own.
+    zone = request.user.centre.time_zone if request.user.centre else "UTC"
+    ranges = CentreRanges.of(referral.centre_id)
+    if data is not None:
+        return {
+            "patient": PatientForm(data, prefix="patient"),
+            "tumour": TumourForm(data, prefix="tumour"),
+            "imaging": ImagingForm(data, prefix="imaging"),
+            "labs": LabPanelForm(data, prefix="labs", time_zone=zone, ranges=ranges),
+            "performance": _performance_form(request, data),
+            "referral": ReferralDraftForm(data, prefix="referral"),
+        }
+    assessment = drafts.draft_performance(patient)
+    return {
+        "patient": PatientForm(prefix="patient", instance=patient),
+        "tumour": TumourForm(prefix="tumour", instance=getattr(patient, "tumour", None)),
+        "imaging": ImagingForm(prefix="imaging", instance=drafts.draft_imaging(patient)),
+        "labs": LabPanelForm(prefix="labs", time_zone=zone, ranges=ranges,
+                             initial=LabPanelForm.initial_from(drafts.draft_labs(patient), zone)),
+        "performance": _performance_form(request, initial={
+            "scale": assessment.scale, "value": assessment.value,
+            "assessed_on": assessment.assessed_on, "assessed_by": assessment.assessed_by,
+        } if assessment else None),
+        "referral": ReferralDraftForm(prefix="referral", instance=referral),
+    }
+
+
+@role_required(Role.REFERRING_ONCOLOGIST)
+def referral_edit(request: HttpRequest, external_id) -> HttpResponse:
+    """Change any part of a draft referral (patient, tumour, imaging, labs, performance status,
+    the question), then save it or submit it; nothing is saved unless all of it is valid."""
+    referral = selectors.referral_for(request.user, external_id)
+    try:
+        drafts.check_draft_editable(actor=request.user, referral=referral)
+    except TransitionError as exc:
+        messages.error(request, exc.message)
+        return redirect("referrals:detail", external_id=referral.external_id)
+    forms = _draft_forms(request, referral, request.POST if request.method == "POST" else None)
+    if request.method == "POST" and all(form.is_valid() for form in forms.values()):
+        data = forms["referral"].cleaned_data
+        try:
+            referral = drafts.referral_draft_update(
+                actor=request.user, referral=referral, patient=forms["patient"].cleaned_data,
+                tumour=forms["tumour"].cleaned_data, imaging=forms["imaging"].cleaned_data,
+                labs=forms["labs"].results, performance=forms["performance"].entry,
+                question=data["question"], history=data["history"], urgency=data["urgency"],
+                submit="submit" in request.POST)
+        except (ValidationError, TransitionError) as exc:
+            _errors_on_forms(forms, exc)
+            messages.error(request, f"Nothing was saved: {_error_text(exc)}")
+        else:
+            verb = "submitted" if referral.state == "submitted" else "saved"
+            messages.success(request, f"Draft referral {verb}.")
+            return redirect("referrals:detail", external_id=referral.external_id)
+    elif request.method == "POST":
+        messages.error(request, "Please correct the fields marked below; nothing was saved.")
+    return render(request, "referrals/edit.html",
+                  {"forms": forms, "referral": referral, "patient": referral.patient},
                   status=400 if request.method == "POST" else 200)
 
 
@@ -96,13 +195,35 @@ def referral_detail(request: HttpRequest, external_id) -> HttpResponse:
         context["course"] = None
     context["can_open_course"] = (context["is_centre_side"] and context["course"] is None
                                   and referral.state in ("accepted", "consult_booked"))
-    if context["is_centre_side"]:
-        try:
-            context["findings"] = eligibility_for(referral.patient,
-                                                  today=centre_today(referral.centre))
-        except ValueError as exc:  # records the rules refuse (e.g. a future scan date)
-            context["findings_error"] = str(exc)
+    context["can_edit_draft"] = (referral.state == "draft"
+                                 and request.user.pk == referral.referring_oncologist_id)
+    context.update(_eligibility_context(referral, context["course"],
+                                        live=context["is_centre_side"]))
     return render(request, "referrals/detail.html", context)
+
+
+def _eligibility_context(referral, course, *, live: bool) -> dict:
+    """The eligibility checklist beside the referral: the one the course's decision stored (as
+    decided on, whatever changed since), or, for the centre's team before a decision, the
+    records evaluated now, for the planned first dose when a course is open."""
+    if course is not None and course.eligibility_decided_at and course.eligibility_checklist:
+        checklist = course.eligibility_checklist
+        used = lab_ids(checklist)
+        wrong = list(LabResult.objects.filter(external_id__in=used, entered_in_error=True)
+                     .select_related("marked_in_error_by")) if used else []
+        return {"checklist": checklist, "checklist_decided": True, "labs_in_error": wrong,
+                "findings": course.eligibility_findings}
+    if not live:
+        return {}
+    today = centre_today(referral.centre)
+    try:
+        review = eligibility_review(
+            referral.patient, today=today,
+            planned_first_dose=course.planned_first_dose if course is not None else None)
+    except ValueError as exc:  # records the rules refuse (e.g. a future scan date)
+        return {"findings_error": str(exc)}
+    return {"checklist": review.checklist, "checklist_decided": False,
+            "findings": [f.as_dict() for f in review.findings]}
 
 
 @require_POST

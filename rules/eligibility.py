@@ -331,3 +331,197 @@ def _performance(inp: EligibilityInput, config: RulesConfig) -> list[Finding]:
         found.append(_f("PERFORMANCE_STATUS_MISSING", Severity.WARNING,
                         "Performance status (Karnofsky or ECOG) not recorded."))
     return found
+
+
+# --- the checklist: every Table 1 criterion, passed or not ------------------------------------
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One criterion of Table 1 as evaluated: ``passed`` is True (met), False (not met: a block
+    or review finding, or the value says no) or None (not evaluated: the value is missing).
+    ``value`` and ``threshold`` are display strings; ``inputs`` names the inputs it read (so the
+    caller can give each value's date and source); ``findings`` are the flags of
+    :func:`eligibility_findings` that belong to it (warnings too, on a criterion that passed)."""
+
+    code: str
+    label: str
+    passed: bool | None
+    value: str
+    threshold: str
+    inputs: tuple[str, ...]
+    findings: tuple[Finding, ...] = ()
+
+    @property
+    def severity(self) -> Severity | None:
+        """The most severe of its findings, or None."""
+        for severity in (Severity.BLOCK, Severity.REVIEW, Severity.WARNING):
+            if any(f.severity == severity for f in self.findings):
+                return severity
+        return None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "code": self.code,
+            "label": self.label,
+            "passed": self.passed,
+            "value": self.value,
+            "threshold": self.threshold,
+            "inputs": list(self.inputs),
+            "severity": None if self.severity is None else str(self.severity),
+            "findings": [f.as_dict() for f in self.findings],
+        }
+
+
+def _yes_no(value: bool | None, yes: str = "Yes", no: str = "No") -> str:
+    return "Not recorded" if value is None else (yes if value else no)
+
+
+def eligibility_checklist(
+    inp: EligibilityInput, today: dt.date, config: RulesConfig = DEFAULT_CONFIG
+) -> list[Criterion]:
+    """Every criterion of Table 1 in order, each with its value, threshold and whether it
+    passed, built on :func:`eligibility_findings` (whose output is unchanged): every finding it
+    returns belongs to exactly one criterion here. Same input errors as it."""
+    findings = eligibility_findings(inp, today, config)
+    by_code = {f.code.removeprefix("ELIGIBILITY."): f for f in findings}
+    used: set[str] = set()
+    dose_day = inp.planned_first_dose or today
+    items: list[Criterion] = []
+
+    def add(code: str, label: str, codes: tuple[str, ...], inputs: tuple[str, ...], value: str,
+            threshold: str, *, missing: tuple[str, ...] = (),
+            passed: bool | None | str = "from findings") -> None:
+        mine = tuple(by_code[c] for c in codes if c in by_code)
+        used.update(c for c in codes if c in by_code)
+        if passed == "from findings":
+            if any(c in by_code for c in missing):
+                passed = None
+            else:
+                passed = not any(f.severity in (Severity.BLOCK, Severity.REVIEW) for f in mine)
+        items.append(Criterion(f"ELIGIBILITY.{code}", label, passed, value, threshold, inputs,
+                               mine))
+
+    # Inclusion
+    imaging = inp.sstr_imaging
+    oldest = add_months(dose_day, -config.sstr_imaging_max_age_months)
+    add("SSTR_POSITIVE", "SSTR-positive disease on SSTR imaging",
+        ("SSTR_IMAGING_MISSING", "SSTR_NEGATIVE", "SSTR_IMAGING_TOO_OLD"), ("sstr_imaging",),
+        "Not recorded" if imaging is None else
+        f"{'Positive' if imaging.positive else 'Not positive'}: {imaging.modality} on "
+        f"{imaging.date}",
+        f"Positive, on or after {oldest} ({config.sstr_imaging_max_age_months} months before "
+        f"the first dose on {dose_day})", missing=("SSTR_IMAGING_MISSING",))
+    grade_value = "Not recorded"
+    if inp.differentiation:
+        result = tumour_grade(inp.differentiation, inp.ki67_percent, inp.mitoses_per_2mm2)
+        grade_value = ("Grade unknown" if result.grade is Grade.UNKNOWN
+                       else "NEC" if result.grade is Grade.NEC else f"NET {result.grade}")
+    add("GRADE_G1_G2", "Well-differentiated NET G1 or G2",
+        ("DIFFERENTIATION_MISSING", "NEC", "NET_G3", "GRADE_UNKNOWN"),
+        ("differentiation", "ki67_percent", "mitoses_per_2mm2"), grade_value,
+        "NET G1 or G2 (NET G3: MDT review; NEC: not eligible)",
+        missing=("DIFFERENTIATION_MISSING", "GRADE_UNKNOWN"))
+    ki67_limit = config.eligibility_ki67_review_above_percent
+    add("KI67", f"Ki-67 at most {fmt(ki67_limit)} %", ("KI67_HIGH",), ("ki67_percent",),
+        "Not recorded" if inp.ki67_percent is None
+        else f"{fmt(Fraction(inp.ki67_percent))} %",
+        f"≤ {fmt(ki67_limit)} % (above: review)",
+        passed=None if inp.ki67_percent is None else "from findings")
+    add("GEP_PRIMARY", "Gastroenteropancreatic primary",
+        ("NOT_GEP_PRIMARY", "GEP_PRIMARY_UNKNOWN"), ("gep_primary",),
+        _yes_no(inp.gep_primary), "Yes (label indication)", missing=("GEP_PRIMARY_UNKNOWN",))
+    add("METASTATIC_OR_UNRESECTABLE", "Metastatic or unresectable disease",
+        ("NOT_METASTATIC_OR_UNRESECTABLE", "METASTATIC_OR_UNRESECTABLE_UNKNOWN"),
+        ("metastatic_or_unresectable",), _yes_no(inp.metastatic_or_unresectable),
+        "Yes (label indication)", missing=("METASTATIC_OR_UNRESECTABLE_UNKNOWN",))
+    add("PROGRESSION_ON_SSA", "Progression on first-line SSA", ("NO_PROGRESSION_ON_SSA",),
+        ("progression_on_ssa",), _yes_no(inp.progression_on_ssa),
+        "Progression, persistent symptoms, growing tumour burden or worsening organ function "
+        "on an SSA (absent: a warning)", passed=inp.progression_on_ssa)
+    sex = inp.patient.sex if inp.patient else None
+    pregnancy_value = {"excluded": "Excluded", "positive": "Positive test",
+                       "not_applicable": "Not applicable"}.get(inp.pregnancy or "",
+                                                               "Not recorded")
+    if sex == "M" and inp.pregnancy != "positive":
+        pregnancy_value = "Not applicable (male)"
+    add("PREGNANCY_EXCLUDED", "Pregnancy excluded before the first dose",
+        ("PREGNANT", "PREGNANCY_NOT_EXCLUDED"), ("pregnancy",), pregnancy_value,
+        "Excluded, or not applicable", missing=("PREGNANCY_NOT_EXCLUDED",))
+
+    # Exclusion flags: the labs
+    labs = inp.labs
+    for code, lab, minimum, label, unit, lab_input in (
+        ("HEMOGLOBIN", labs.hemoglobin, config.eligibility_hemoglobin_min_g_l, "Haemoglobin",
+         "g/L", "hemoglobin"),
+        ("WHITE_CELLS", labs.white_cells, config.eligibility_white_cells_min, "White cells",
+         "×10⁹/L", "white_cells"),
+        ("PLATELETS", labs.platelets, config.eligibility_platelets_min, "Platelets", "×10⁹/L",
+         "platelets"),
+        ("ALBUMIN", labs.albumin, config.eligibility_albumin_min_g_l, "Albumin", "g/L",
+         "albumin"),
+    ):
+        add(code, f"{label} at least {fmt(minimum)} {unit}", (f"{code}_LOW", f"{code}_MISSING"),
+            (f"labs.{lab_input}",),
+            "Not recorded" if lab is None else f"{fmt_cmp(lab.canonical, minimum)} {unit}",
+            f"≥ {fmt(minimum)} {unit} (below: review)", missing=(f"{code}_MISSING",))
+    bilirubin = labs.bilirubin
+    limit = config.eligibility_bilirubin_max_x_uln
+    bilirubin_value = "Not recorded"
+    if bilirubin is not None:
+        bilirubin_value = f"{fmt(bilirubin.canonical)} µmol/L"
+        if bilirubin.uln_canonical is not None:
+            ratio = bilirubin.canonical / bilirubin.uln_canonical
+            bilirubin_value += (f", {fmt_cmp(ratio, limit)} × ULN (ULN "
+                                f"{fmt(bilirubin.uln_canonical)} µmol/L)")
+        else:
+            bilirubin_value += ", no ULN"
+    add("BILIRUBIN", f"Total bilirubin at most {fmt(limit)} × ULN",
+        ("BILIRUBIN_HIGH", "BILIRUBIN_MISSING"), ("labs.bilirubin",), bilirubin_value,
+        f"≤ {fmt(limit)} × ULN (above: review)", missing=("BILIRUBIN_MISSING",))
+    block, review = config.eligibility_crcl_block_below, config.eligibility_crcl_review_below
+    crcl_value = "Not evaluated"
+    if labs.creatinine is not None and inp.patient is not None:
+        crcl = creatinine_clearance(age_years=inp.patient.age_years,
+                                    weight_kg=inp.patient.weight_kg, sex=inp.patient.sex,
+                                    creatinine=labs.creatinine)
+        crcl_value = (f"{fmt_near(crcl.ml_min, review)} mL/min (Cockcroft–Gault: "
+                      f"{crcl.formula})")
+    add("CRCL", f"Creatinine clearance at least {fmt(review)} mL/min",
+        ("CRCL_BELOW_30", "CRCL_REDUCED", "CRCL_MISSING"), ("labs.creatinine", "patient"),
+        crcl_value, f"≥ {fmt(review)} mL/min ({fmt(block)} to under {fmt(review)}: review; "
+                    f"under {fmt(block)}: not eligible)", missing=("CRCL_MISSING",))
+
+    # Performance status, extent of disease, the SSA washout
+    shown = [f"Karnofsky {inp.karnofsky}" if inp.karnofsky is not None else "",
+             f"ECOG {inp.ecog}" if inp.ecog is not None else ""]
+    add("PERFORMANCE_STATUS",
+        f"Karnofsky at least {config.eligibility_karnofsky_min} (ECOG at most "
+        f"{config.eligibility_ecog_max})",
+        ("KARNOFSKY_LOW", "ECOG_HIGH", "PERFORMANCE_STATUS_MISSING"), ("karnofsky", "ecog"),
+        "; ".join(s for s in shown if s) or "Not recorded",
+        f"Karnofsky ≥ {config.eligibility_karnofsky_min}, ECOG ≤ "
+        f"{config.eligibility_ecog_max} (otherwise: review)",
+        missing=("PERFORMANCE_STATUS_MISSING",))
+    for flag, where in ((inp.extensive_liver_disease, "liver"),
+                        (inp.extensive_bone_disease, "bone")):
+        add(f"NO_EXTENSIVE_{where.upper()}_DISEASE", f"No extensive {where} disease",
+            (f"EXTENSIVE_{where.upper()}_DISEASE",), (f"extensive_{where}_disease",),
+            "Not assessed" if flag is None else ("Extensive" if flag else "Not extensive"),
+            "Not extensive (the specialist's call; extensive: review)",
+            passed=None if flag is None else not flag)
+    last = inp.last_long_acting_ssa
+    add("SSA_WASHOUT",
+        f"Last long-acting SSA at least {config.ssa_washout_block_days} days before the dose",
+        ("SSA_WASHOUT_TOO_SHORT", "SSA_WASHOUT_SHORT"), ("last_long_acting_ssa",),
+        "No long-acting SSA injection recorded" if last is None else
+        f"{last}, {(dose_day - last).days} days before {dose_day}",
+        f"≥ {config.ssa_washout_block_days} days (under {config.ssa_washout_warn_days}: a "
+        "warning)", passed=None if last is None else "from findings")
+
+    # A flag no criterion above holds (none today) is listed on its own, never dropped.
+    for code, finding in by_code.items():
+        if code not in used:
+            items.append(Criterion(finding.code, finding.reason, False if finding.severity in (
+                Severity.BLOCK, Severity.REVIEW) else None, "", "", (), (finding,)))
+    return items

@@ -11,6 +11,7 @@ from netcare import access
 from netcare.api import (
     INVALID,
     NOT_FOUND,
+    PlanDateField,
 )
 from netcare.clock import centre_today
 from netcare.workflow import (
@@ -40,7 +41,8 @@ from prrt.models import (
 
 
 class CycleRescheduleSerializer(serializers.Serializer):
-    planned_date = serializers.DateField(help_text="The day the infusion is booked for.")
+    planned_date = PlanDateField(help_text="The day the infusion is booked for (at most two "
+                                           "years ahead).")
     time = serializers.TimeField(required=False, allow_null=True, default=None,
                                  help_text="The time of the appointment, at the centre.")
     place = serializers.CharField(max_length=120, required=False, allow_blank=True, default="",

@@ -13,10 +13,9 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 
 from netcare import access
-from netcare.api import INVALID, NOT_FOUND, NamedChoiceField
+from netcare.api import INVALID, NOT_FOUND, NamedChoiceField, PastDateTimeField
 from patients.models import Patient
 from prrt.api.base import PrrtViewMixin
-from prrt.api.serializers import AwareDateTimeField
 from prrt.injections import ssa_injection_record
 from prrt.models import SSAInjection
 
@@ -48,8 +47,8 @@ class SSAInjectionSerializer(serializers.ModelSerializer):
 class SSAInjectionCreateSerializer(serializers.Serializer):
     patient = serializers.UUIDField(help_text="The patient's id.")
     agent = _agent_field(help_text="The somatostatin analogue given.")
-    given_at = AwareDateTimeField(help_text="When it was given, with time zone; not in the "
-                                            "future.")
+    given_at = PastDateTimeField(help_text="When it was given, with time zone; not in the "
+                                           "future.")
     dose_mg = serializers.DecimalField(max_digits=6, decimal_places=1, min_value=Decimal("0.1"),
                                        required=False, allow_null=True, default=None,
                                        help_text="The dose in mg (30 for octreotide LAR 30 mg).")

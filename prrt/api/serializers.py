@@ -10,7 +10,10 @@ from rest_framework import serializers
 
 import rules
 from netcare.api import (
+    AwareDateTimeField,
     NamedChoiceField,
+    PastDateTimeField,
+    PlanDateField,
     UserRefSerializer,
 )
 from patients.api import FindingSerializer
@@ -252,7 +255,7 @@ class CourseDetailSerializer(CourseSerializer):
 class CourseOpenSerializer(serializers.Serializer):
     referral = serializers.UUIDField(help_text="An accepted referral (or one with its consult "
                                                "booked) received by your centre.")
-    planned_first_dose = serializers.DateField()
+    planned_first_dose = PlanDateField(help_text="Not in the past; at most two years ahead.")
 
     def validate_planned_first_dose(self, day: dt.date) -> dt.date:
         if day < timezone.localdate() - dt.timedelta(days=1):
@@ -324,25 +327,14 @@ class CycleDiscontinueSerializer(serializers.Serializer):
         help_text="Required when the rules do not recommend discontinuing.")
 
 
-class AwareDateTimeField(serializers.DateTimeField):
-    """A moment given with its time zone; a naive time is refused rather than guessed."""
-
-    default_error_messages = {
-        "naive": "Give the time with its time zone, e.g. 2025-03-03T10:00:00+00:00.",
-    }
-
-    def enforce_timezone(self, value):
-        if timezone.is_naive(value):
-            self.fail("naive")
-        return super().enforce_timezone(value)
-
-
 class CycleAdministerSerializer(serializers.Serializer):
-    administered_at = AwareDateTimeField(help_text="When the infusion started, with time zone.")
+    administered_at = PastDateTimeField(help_text="When the infusion started, with time zone.")
     activity_gbq = serializers.DecimalField(max_digits=4, decimal_places=2,
                                             help_text="The administered activity (GBq).")
     no_short_acting_ssa_24h = serializers.BooleanField(
         help_text="Attest no short-acting octreotide in the 24 h before the dose.")
+    # Entered with the infusion, the LAR time may still be later that day: an aware time with
+    # the bounds of a plan rather than of a past moment.
     lar_injected_at = AwareDateTimeField(required=False, allow_null=True, default=None,
                                          help_text="When octreotide LAR was given.")
     amino_acids_given = serializers.BooleanField(required=False, default=True)

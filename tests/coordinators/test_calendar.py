@@ -1,20 +1,27 @@
 """The calendar feed: parses with icalendar, lists the user's open tasks (ids only, no names),
-refuses a wrong or reset token; the tasks page and the reset are for signed-in users. Events carry
-the tasks' own dates (the one plan): a timed event for an appointment, all-day on the due day
-otherwise, and a snoozed task stays on its due day."""
+refuses a wrong or reset token; the tasks page and the reset are for signed-in users. The database
+keeps only the SHA-256 of the secret in the address, which is shown once, when it is made; a
+password change or a deactivation revokes it. Events carry the tasks' own dates (the one plan): a
+timed event for an appointment, all-day on the due day otherwise, and a snoozed task stays on its
+due day."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import importlib
 import zoneinfo
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 import pytest
+from django.contrib.auth.hashers import make_password
 from icalendar import Calendar
 
 from coordinators import selectors, services
-from coordinators.models import CalendarToken, CareTask, TaskKind
+from coordinators.models import CalendarToken, CareTask, TaskKind, calendar_token_digest
 from coordinators.plan import plan_sync
+from netcare.models import AuditEvent
 from prrt import services as prrt_services
 from prrt.bookings import cycle_book
 from tests.prrt.builders import enter_labs, give
@@ -29,11 +36,17 @@ def planned(course):
     return course
 
 
-def feed_url(client, user) -> str:
+def make_feed(client, user, **extra) -> str:
+    """Make (or reset) `user`'s feed from My tasks: the full address, shown this once."""
     client.force_login(user)
-    client.get("/tasks/")
+    response = client.post("/calendar/reset/", **extra)
+    assert response.status_code == 200
     client.logout()
-    return f"/calendar/{CalendarToken.objects.get(user=user).token}.ics"
+    return response.context["new_feed_url"]
+
+
+def feed_url(client, user) -> str:
+    return urlsplit(make_feed(client, user)).path
 
 
 def test_feed_parses_and_lists_the_navigators_open_tasks(client, planned, navigator):
@@ -83,11 +96,9 @@ def test_outsiders_feed_has_none_of_our_tasks(client, planned, outside_navigator
 
 def test_reset_replaces_the_token(client, planned, navigator):
     old = feed_url(client, navigator)
-    client.force_login(navigator)
-    response = client.post("/calendar/reset/")
-    assert response.status_code == 302
-    new = f"/calendar/{CalendarToken.objects.get(user=navigator).token}.ics"
+    new = feed_url(client, navigator)
     assert new != old
+    assert CalendarToken.objects.filter(user=navigator).count() == 1
     assert client.get(old).status_code == 404
     assert client.get(new).status_code == 200
 
@@ -100,18 +111,110 @@ def test_reset_needs_a_signed_in_post(client, navigator):
 
 def test_inactive_users_feed_stops(client, planned, navigator):
     url = feed_url(client, navigator)
-    navigator.is_active = False
-    navigator.save()
+    type(navigator).objects.filter(pk=navigator.pk).update(is_active=False)  # no signals
+    assert CalendarToken.objects.filter(user=navigator).exists()
     assert client.get(url).status_code == 404
 
 
-def test_tasks_page_shows_the_feed_and_the_tasks(client, planned, navigator):
+def test_tasks_page_shows_the_tasks_and_offers_a_feed(client, planned, navigator):
     client.force_login(navigator)
     response = client.get("/tasks/")
     assert response.status_code == 200
-    token = CalendarToken.objects.get(user=navigator).token
-    assert f"/calendar/{token}.ics" in response.content.decode()
-    assert "Infusion (cycle 1)" in response.content.decode()
+    page = response.content.decode()
+    assert "Infusion (cycle 1)" in page
+    assert "Make a calendar address" in page
+    assert not CalendarToken.objects.exists()  # a page view makes no address
+
+
+def test_the_address_is_shown_once_and_only_its_hash_is_kept(client, planned, navigator):
+    client.force_login(navigator)
+    response = client.post("/calendar/reset/")
+    address = response.context["new_feed_url"]
+    secret = urlsplit(address).path.removeprefix("/calendar/").removesuffix(".ics")
+    assert len(secret) >= 40
+    assert f'value="{address}"' in response.content.decode()
+    assert "no-store" in response["Cache-Control"]
+    token = CalendarToken.objects.get(user=navigator)
+    assert token.token_hash == hashlib.sha256(secret.encode()).hexdigest()
+    assert secret not in {str(v) for v in CalendarToken.objects.values_list().get()}
+    # Later visits say there is an address, but cannot show it.
+    page = client.get("/tasks/").content.decode()
+    assert secret not in page
+    assert "Reset the calendar address" in page
+    # The hash itself opens nothing.
+    assert client.get(f"/calendar/{token.token_hash}.ics").status_code == 404
+    assert client.get(urlsplit(address).path).status_code == 200
+
+
+def test_the_migration_hashes_stored_secrets(client, planned, navigator):
+    """Migration 0005 replaces each stored secret by its hash: the subscribed address keeps
+    working and the stored value opens nothing."""
+    from django.apps import apps
+
+    migration = importlib.import_module("coordinators.migrations.0005_calendar_token_hashed")
+    CalendarToken.objects.create(user=navigator, token_hash="an-old-plain-secret-in-the-db")
+    migration.hash_secrets(apps, None)
+    stored = CalendarToken.objects.get(user=navigator).token_hash
+    assert stored == calendar_token_digest("an-old-plain-secret-in-the-db")
+    assert client.get("/calendar/an-old-plain-secret-in-the-db.ics").status_code == 200
+    assert client.get(f"/calendar/{stored}.ics").status_code == 404
+
+
+# --- revoked when the password changes or the user is deactivated -----------------------------
+
+
+def test_a_password_change_revokes_the_feed(client, planned, navigator):
+    navigator.set_password("the-old-password-4417")
+    navigator.save()
+    url = feed_url(client, navigator)
+    client.force_login(navigator)
+    response = client.post("/accounts/password/", {
+        "old_password": "the-old-password-4417", "new_password1": "a-new-password-9921",
+        "new_password2": "a-new-password-9921"})
+    assert response.status_code == 302
+    assert not CalendarToken.objects.filter(user=navigator).exists()
+    assert client.get(url).status_code == 404
+    assert AuditEvent.objects.filter(
+        object_type="coordinators.CalendarToken",
+        note="Calendar feed address revoked: password changed").exists()
+
+
+def test_a_password_set_by_an_administrator_revokes_the_feed(client, planned, navigator,
+                                                             administrator):
+    url = feed_url(client, navigator)
+    client.force_login(administrator)
+    response = client.post(f"/admin/netcare/user/{navigator.pk}/password/", {
+        "password1": "set-by-the-admin-5530", "password2": "set-by-the-admin-5530",
+        "usable_password": "true"})
+    assert response.status_code == 302, response.context["form"].errors
+    assert client.get(url).status_code == 404
+
+
+def test_deactivation_revokes_the_feed_for_good(client, planned, navigator):
+    url = feed_url(client, navigator)
+    navigator.is_active = False
+    navigator.save()
+    assert not CalendarToken.objects.filter(user=navigator).exists()
+    navigator.is_active = True
+    navigator.save()
+    assert client.get(url).status_code == 404  # reactivated: still revoked
+
+
+def test_signing_in_and_a_rehash_keep_the_feed(client, planned, navigator):
+    navigator.set_password("the-password-7781")
+    navigator.save()
+    url = feed_url(client, navigator)
+    client.force_login(navigator)  # saves last_login
+    # Django re-hashes an older hash of the same password at sign-in: not a password change.
+    older = make_password("the-password-7781", hasher="pbkdf2_sha256")
+    type(navigator).objects.filter(pk=navigator.pk).update(password=older)
+    navigator.refresh_from_db()
+    assert navigator.check_password("the-password-7781")
+    navigator.refresh_from_db()
+    assert navigator.password.startswith("argon2")
+    navigator.first_name = "Renamed"
+    navigator.save()
+    assert client.get(url).status_code == 200
 
 
 def test_feed_query_count_does_not_grow_with_the_tasks(client, planned, navigator):
@@ -129,13 +232,14 @@ def test_feed_address_and_its_links_follow_the_address_in_use(client, planned, n
     settings.ALLOWED_HOSTS = ["127.0.0.1"]
     settings.NETCARE_BASE_URL = "http://mail-links.example.org"
     client.force_login(navigator)
-    page = client.get("/tasks/", HTTP_HOST="127.0.0.1:8001").content.decode()
-    token = CalendarToken.objects.get(user=navigator).token
-    feed = f"http://127.0.0.1:8001/calendar/{token}.ics"
+    response = client.post("/calendar/reset/", HTTP_HOST="127.0.0.1:8001")
+    feed = response.context["new_feed_url"]
+    page = response.content.decode()
+    assert feed.startswith("http://127.0.0.1:8001/calendar/")
     assert f'value="{feed}"' in page
     assert "mail-links.example.org" not in page
 
-    response = client.get(f"/calendar/{token}.ics", HTTP_HOST="127.0.0.1:8001")
+    response = client.get(urlsplit(feed).path, HTTP_HOST="127.0.0.1:8001")
     calendar = Calendar.from_ical(response.content)
     urls = {str(e["URL"]) for e in calendar.walk("VEVENT")}
     assert f"http://127.0.0.1:8001/patients/{planned.patient.external_id}/" in urls

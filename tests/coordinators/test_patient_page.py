@@ -287,3 +287,55 @@ def test_the_page_keeps_its_query_count_as_the_record_grows(client, navigator, o
     context = response.context
     assert (len(context["course_tasks"]), len(context["contacts"]),
             len(context["ssa_injections"]), len(context["administered_cycles"])) == (5, 5, 5, 4)
+
+
+def test_the_record_entries_keep_the_query_count_as_they_grow(client, navigator, specialist,
+                                                              course, time_machine):
+    """Lab results (some marked in error, some read with the centre's range), performance
+    status assessments and the entry forms of each: no query per row."""
+    from patients.models import LabResult, PerformanceStatus
+    from patients.ranges import reference_range_save
+
+    time_machine.move_to(LATER, tick=False)
+    patient = course.patient
+    reference_range_save(actor=navigator, centre=patient.centre, analyte="creatinine",
+                         unit="umol/L", uln="90", laboratory="Riverside Pathology")
+
+    def add(first: int, count: int) -> None:
+        for i in range(first, first + count):
+            user = specialist if i % 2 else navigator
+            lab = LabResult.objects.create(
+                patient=patient, analyte="creatinine", value=80 + i, unit="umol/L",
+                collected_at=LATER - dt.timedelta(days=i), entered_by=user)
+            if i % 2:
+                LabResult.objects.filter(pk=lab.pk).update(
+                    entered_in_error=True, error_reason=f"Haemolysed {i}",
+                    marked_in_error_by=user, marked_in_error_at=LATER)
+            PerformanceStatus.objects.create(
+                patient=patient, scale="ecog", value=i % 3, entered_by=user,
+                assessed_on=TODAY - dt.timedelta(days=i), assessed_by="Dr Hale")
+
+    def load():
+        response = client.get(detail(patient))
+        assert response.status_code == 200
+        return response
+
+    client.force_login(navigator)
+    add(1, 1)
+    response = assert_constant_queries(load, grow=lambda: add(2, 4))
+    html = response.content.decode()
+    assert len(response.context["lab_results"]) == 5
+    assert html.count("<del>") >= 3 and "Haemolysed 3" in html
+    assert "ULN 90 µmol/L (Riverside Pathology)" in html
+    assert html.count('data-performance="') == 5
+    assert "Set the primary oncologist" in html  # the centre's team may grant access
+
+
+def test_an_administration_links_to_its_record_and_amendments(client, navigator, course,
+                                                              time_machine):
+    time_machine.move_to(LATER, tick=False)
+    cycle = course.cycles.get(number=1)
+    administer(cycle, navigator)
+    client.force_login(navigator)
+    html = client.get(detail(course.patient)).content.decode()
+    assert reverse("prrt:cycle", args=[cycle.external_id]) + "#administration" in html

@@ -322,3 +322,58 @@ def test_morning_digest_once_per_navigator_and_day(washout_overdue, navigator, t
     # Before the digest hour nothing is created.
     time_machine.move_to(dt.datetime(2025, 1, 4, 6, 0, tzinfo=LONDON), tick=False)
     assert digests_schedule() == 0
+
+
+# --- plain text is plain: emails and SMS are not HTML-escaped -----------------------------------
+
+
+def test_every_plain_text_template_turns_autoescaping_off():
+    from pathlib import Path
+
+    templates = Path(__file__).resolve().parents[2] / "templates"
+    texts = sorted([*templates.glob("emails/*.txt"), *templates.glob("coordinators/*.txt")])
+    assert len(texts) >= 16
+    for path in texts:
+        text = path.read_text()
+        assert text.startswith("{% autoescape off %}"), path.name
+        assert text.rstrip("\n").endswith("{% endautoescape %}"), path.name
+
+
+def test_a_reminder_email_writes_names_as_they_are(planned, navigator, time_machine):
+    navigator.first_name, navigator.last_name = "D'Arcy", "O'Neill & <Sons>"
+    navigator.save()
+    infusion = task(planned, TaskKind.INFUSION, 1)
+    due = reminders(infusion, kind=ReminderKind.TASK_DUE).get()
+    time_machine.move_to(due.send_at, tick=False)
+    assert reminder_send(reminder_id=due.pk) == "sent"
+    [message] = mail.outbox
+    assert "Hello D'Arcy O'Neill & <Sons>," in message.body
+    assert "&#x27;" not in message.body and "&amp;" not in message.body
+    html = message.alternatives[0][0]
+    assert "D&#x27;Arcy O&#x27;Neill &amp; &lt;Sons&gt;" in html  # the HTML part stays escaped
+
+
+def test_a_notification_email_writes_subject_and_body_as_they_are(navigator):
+    from netcare.notifications import notification_email_send
+
+    notification = Notification.objects.create(
+        recipient=navigator, subject="Labs for D'Arcy's cycle", body="Platelets < 75 & falling",
+        url="/patients/")
+    assert notification_email_send(notification_id=notification.pk)
+    [message] = mail.outbox
+    assert message.subject == "[NETcare] Labs for D'Arcy's cycle"
+    assert "Platelets < 75 & falling" in message.body
+
+
+def test_an_sms_writes_the_centre_as_it_is(planned, time_machine):
+    centre = planned.centre
+    centre.name, centre.phone = "St Mary's & St John's", ""
+    centre.save()
+    consent(planned, email="")
+    plan_sync(course=planned, today=D(2024, 12, 17))
+    sms = Reminder.objects.filter(recipient_patient=planned.patient, channel=Channel.SMS,
+                                  kind=ReminderKind.APPOINTMENT).order_by("send_at").first()
+    time_machine.move_to(sms.send_at, tick=False)
+    assert reminder_send(reminder_id=sms.pk) == "sent"
+    [sent] = RecordingSmsBackend.sent
+    assert sent["body"].endswith("Questions: St Mary's & St John's")

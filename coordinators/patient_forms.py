@@ -3,7 +3,6 @@ SSA injections. Times are typed as the centre's local time and read in the centr
 
 from __future__ import annotations
 
-import zoneinfo
 from decimal import Decimal
 
 from django import forms
@@ -11,30 +10,8 @@ from django.utils import timezone
 
 from coordinators.models import CareTask, ContactLogEntry
 from netcare.clock import past_moment_error
+from patients.forms import CentreDateTimeField
 from patients.models import Patient
-
-DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
-
-
-class CentreDateTimeField(forms.DateTimeField):
-    """A ``datetime-local`` input read, and shown, in the centre's time zone (not the server's)."""
-
-    widget = forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_FORMAT)
-
-    def __init__(self, *args, time_zone: str = "UTC", **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.time_zone = time_zone
-
-    def _zone(self) -> zoneinfo.ZoneInfo:
-        return zoneinfo.ZoneInfo(self.time_zone)
-
-    def to_python(self, value):
-        with timezone.override(self._zone()):
-            return super().to_python(value)
-
-    def prepare_value(self, value):
-        with timezone.override(self._zone()):
-            return super().prepare_value(value)
 
 
 class AccessibleFormMixin:

@@ -38,7 +38,13 @@ from prrt.models import (
     Responsible,
     TreatmentCourse,
 )
-from prrt.schedule import PLANNED_COURSE_STATES, course_plan_events, cycle_dates_sync, recheck_day
+from prrt.schedule import (
+    PLANNED_COURSE_STATES,
+    course_plan_events,
+    cycle_dates_sync,
+    last_withhold,
+    recheck_day,
+)
 from prrt.services import prrt_sweep
 
 _EVENT_TASK = {
@@ -230,8 +236,9 @@ def plan_sync(*, course: TreatmentCourse, today: dt.date | None = None) -> PlanS
         cycle_dates_sync(course, events)
         referred_back = ReferralLetter.objects.filter(
             course=course, state=ReferralLetter.State.SENT).exists()
-        planned = plan_tasks(events, course=course, rebooks=rebooks_for(course),
-                             referred_back=referred_back, withholds=withholds_per_cycle(course))
+        withholds = withholds_per_cycle(course)
+        planned = plan_tasks(events, course=course, rebooks=rebooks_for(course, withholds),
+                             referred_back=referred_back, withholds=withholds)
         existing = {(t.kind, t.cycle, t.sequence): t for t in
                     CareTask.objects.select_for_update().filter(course=course)}
         wanted = {p.key: p for p in planned}
@@ -312,23 +319,20 @@ def withholds_per_cycle(course: TreatmentCourse) -> dict[int, int]:
                 .values_list("cycle__number", "n"))
 
 
-def rebooks_for(course: TreatmentCourse) -> list[Rebook]:
+def rebooks_for(course: TreatmentCourse, withholds: Mapping[int, int]) -> list[Rebook]:
     """The withheld cycles of a running course, each with its recheck day: the navigator rebooks
-    the infusion (the booking closes the task)."""
+    the infusion (the booking closes the task). `withholds` counts each cycle's withholds."""
     if course.state not in (CourseState.APPROVED, CourseState.ACTIVE):
         return []
     rebooks = []
     for cycle in course.cycles.filter(state=CycleState.WITHHELD).prefetch_related("decisions"):
-        withholds = sorted((d for d in cycle.decisions.all()
-                            if d.decision == CycleDecision.Decision.WITHHOLD),
-                           key=lambda d: (d.decided_at, d.pk))
-        if not withholds:
+        latest = last_withhold(cycle)
+        if latest is None:
             continue
-        latest = withholds[-1]
         recheck = recheck_day(cycle, latest)
         categories = ", ".join(latest.categories) or "toxicity"
         rebooks.append(Rebook(
-            cycle=cycle.number, sequence=len(withholds), recheck=recheck,
+            cycle=cycle.number, sequence=withholds[cycle.number], recheck=recheck,
             note=f"Cycle {cycle.number} was withheld ({categories}): repeat the labs and rebook "
                  f"the infusion (recheck from {recheck:%d %b %Y}; a delay of 16 weeks or more "
                  "ends the course)."))

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "referrals",
     "prrt",
     "coordinators",
+    "interop",
 ]
 
 MIDDLEWARE = [

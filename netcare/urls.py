@@ -29,7 +29,10 @@ urlpatterns = [
     path("prrt/", include("prrt.urls")),
     path("letters/", include("coordinators.letter_urls")),
     path("", include("coordinators.urls")),
+    path("api/v1/hl7/", include("interop.hl7_urls")),
     path("api/v1/", include("netcare.api_urls")),
+    path("fhir/R4/", include("interop.fhir.urls")),
+    path("interop/", include("interop.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Swagger UI from NETcare's static files (drf-spectacular-sidecar), nonce'd for the CSP.
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema",

@@ -1,0 +1,3 @@
+"""FHIR R4 routes, mounted at /fhir/R4/."""
+
+urlpatterns: list = []

@@ -1,0 +1,2 @@
+"""Interoperability records: raw inbound messages, the unmatched-results inbox and
+registered systems."""

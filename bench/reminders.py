@@ -27,7 +27,7 @@ import time
 import uuid
 from pathlib import Path
 
-from bench._setup import bench_django
+from bench._setup import bench_django, figure
 
 BENCH_DB = "netcare_bench_reminders"
 QUEUE = "netcare-bench-reminders"
@@ -217,6 +217,11 @@ def main() -> None:
           f"(--concurrency={args.concurrency})")
     print(f"ratio: reminder dispatch runs at {noop_s / e2e_s:.2f}x the no-op throughput "
           f"({e2e_s / noop_s:.1f}x the time)")
+    figure("reminders_sweep", reminders=args.n, due=args.due, claimed=claimed,
+           value_ms=sweep_s * 1000, claims_per_s=claimed / sweep_s)
+    figure("reminders_dispatch", reminders=args.n, due=args.due, sent=sent,
+           value_ms=e2e_s * 1000, baseline_ms=noop_s * 1000, ratio=e2e_s / noop_s,
+           sent_per_s=sent / e2e_s, noop_per_s=args.due / noop_s)
 
 
 def time_now():

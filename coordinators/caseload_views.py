@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from dataclasses import replace
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from coordinators import services
 from coordinators.caseload import (
@@ -21,6 +22,7 @@ from coordinators.caseload import (
 )
 from coordinators.models import OwnerParty, TaskKind
 from coordinators.selectors import visible_tasks
+from netcare import audit
 from netcare.access import get_object_for, role_required
 from netcare.models import Role
 from netcare.notifications import centre_team
@@ -35,13 +37,30 @@ def _today(user) -> dt.date:
     return timezone.now().astimezone(tz).date()
 
 
+MAX_SHOWN = 2000
+
+
+def _count(data, name: str, least: int) -> int:
+    """A number of patient groups from the request, from `least` to MAX_SHOWN."""
+    try:
+        return min(max(int(data.get(name, least)), least), MAX_SHOWN)
+    except ValueError:
+        return least
+
+
 def _context(request: HttpRequest, filters: Filters, **extra) -> dict:
     user = request.user
-    try:
-        show = max(int(request.GET.get("show", PAGE_PATIENTS)), PAGE_PATIENTS)
-    except ValueError:
-        show = PAGE_PATIENTS
-    return {"caseload": caseload_for(user, today=_today(user), filters=filters, show=show),
+    data = request.POST if request.method == "POST" else request.GET
+    show, after = _count(data, "show", PAGE_PATIENTS), _count(data, "after", 0)
+    # "Show more" (htmx) asks for the groups after those on the page; without script, the
+    # page comes back with the `show` first groups.
+    offset = after if request.htmx and after < show else 0
+    caseload = caseload_for(user, today=_today(user), filters=filters, show=show - offset,
+                            offset=offset)
+    # One audit row naming the patients the page shows.
+    audit.record_list(request=request, what="caseload",
+                      patient_ids=[group.patient.external_id for group in caseload.shown_groups])
+    return {"caseload": caseload,
             "next_show": show + PAGE_PATIENTS,
             "owner_filters": OWNER_FILTERS, "stage_filters": STAGE_FILTERS,
             "kind_filters": TaskKind.choices, **extra}
@@ -56,12 +75,24 @@ def task_forms(request: HttpRequest, external_id) -> HttpResponse:
                   {"task": task, "staff": staff, "now_local": timezone.localtime()})
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 @role_required(Role.NAVIGATOR)
 def caseload(request: HttpRequest) -> HttpResponse:
-    filters = Filters.from_query(request.GET)
-    template = ("coordinators/_caseload.html" if request.htmx
-                else "coordinators/caseload.html")
-    return render(request, template, _context(request, filters))
+    """The caseload, filtered. The filters arrive in a POST body (a search by name or MRN must
+    not reach URLs, and with them access logs); a GET shows the whole caseload and ignores any
+    search in its query string."""
+    if request.method == "POST":
+        filters = Filters.from_query(request.POST)
+    else:
+        filters = replace(Filters.from_query(request.GET), q="")
+    context = _context(request, filters)
+    if not request.htmx:
+        template = "coordinators/caseload.html"
+    elif context["caseload"].offset:
+        template = "coordinators/_caseload_groups.html"  # the next groups, in place of "more"
+    else:
+        template = "coordinators/_caseload.html"
+    return render(request, template, context)
 
 
 @require_POST

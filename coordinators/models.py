@@ -130,6 +130,9 @@ class CareTask(ConcurrentTransitionMixin, models.Model):
         indexes = [
             models.Index(fields=["state", "due"], name="caretask_open_due",
                          condition=models.Q(state="open")),
+            # The caseload's "due by the horizon or snoozed": the snoozed half of the OR.
+            models.Index(fields=["snoozed_until"], name="caretask_open_snoozed",
+                         condition=models.Q(state="open", snoozed_until__isnull=False)),
             models.Index(fields=["owner_user", "state"], name="caretask_owner_state"),
         ]
 

@@ -14,23 +14,7 @@ from patients.forms import CentreDateTimeField
 from patients.models import Patient
 
 
-class AccessibleFormMixin:
-    """Points each input at its help text (``aria-describedby``, the id `includes/field.html`
-    gives it) and marks inputs with errors ``aria-invalid``."""
-
-    def _describe_help(self) -> None:
-        for name, field in self.fields.items():
-            if field.help_text:
-                field.widget.attrs["aria-describedby"] = f"{self[name].id_for_label}_help"
-
-    def add_error(self, field, error) -> None:
-        super().add_error(field, error)
-        for name in self.errors:
-            if name in self.fields:
-                self.fields[name].widget.attrs["aria-invalid"] = "true"
-
-
-class ContactLogForm(AccessibleFormMixin, forms.Form):
+class ContactLogForm(forms.Form):
     """A call, message or visit, optionally for one of the patient's open care tasks."""
 
     kind = forms.ChoiceField(label="Kind of contact", choices=ContactLogEntry.Kind.choices)
@@ -54,7 +38,6 @@ class ContactLogForm(AccessibleFormMixin, forms.Form):
         if not self.is_bound:
             self.initial.setdefault("occurred_at", timezone.now().replace(second=0,
                                                                           microsecond=0))
-        self._describe_help()
 
     def clean_occurred_at(self):
         return _in_the_past(self.cleaned_data["occurred_at"], what="of the contact")
@@ -83,7 +66,7 @@ SSA_AGENTS = [(value, label) for value, label in Patient.SSA.choices
               if value != Patient.SSA.NONE]
 
 
-class SSAInjectionForm(AccessibleFormMixin, forms.Form):
+class SSAInjectionForm(forms.Form):
     """One SSA injection: which drug, when, how much, by whom and where."""
 
     agent = forms.ChoiceField(label="Drug", choices=[("", "Choose the drug"), *SSA_AGENTS])
@@ -103,7 +86,6 @@ class SSAInjectionForm(AccessibleFormMixin, forms.Form):
         when.help_text = f"The centre's local time ({time_zone})."
         if not self.is_bound and current_ssa in dict(SSA_AGENTS):
             self.initial.setdefault("agent", current_ssa)
-        self._describe_help()
 
     def clean_given_at(self):
         return _in_the_past(self.cleaned_data["given_at"], what="of the injection")

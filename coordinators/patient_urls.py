@@ -8,6 +8,7 @@ from patients import views as range_views
 app_name = "patients"
 urlpatterns = [
     path("<uuid:external_id>/", views.patient_detail, name="detail"),
+    path("<uuid:external_id>/forms/<slug:name>/", views.patient_entry_form, name="entry-form"),
     path("<uuid:external_id>/labs/", views.lab_panel_add, name="labs-add"),
     path("<uuid:external_id>/adverse-events/", views.adverse_event_add, name="adverse-event-add"),
     path("<uuid:external_id>/performance-status/", views.performance_status_add,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -34,8 +35,8 @@ from patients.models import LabResult
 from patients.ranges import CentreRanges
 from prrt.clinical import rules_config
 from prrt.injections import ssa_injection_record
-from prrt.journey import journey_for
-from prrt.models import Administration, TreatmentCourse
+from prrt.journey import JourneyRecord, journey_for
+from prrt.models import Administration, Cycle, TreatmentCourse
 
 # The contact log and the injections list show this many of the latest rows.
 RECENT_ROWS = 100
@@ -58,10 +59,14 @@ def _is_centre_team(user, patient) -> bool:
     return user.role in (Role.NAVIGATOR, Role.SPECIALIST) and user.centre_id == patient.centre_id
 
 
-def _open_tasks(patient) -> list[CareTask]:
-    """The patient's open care tasks, in due order (one query, owners joined)."""
-    return list(CareTask.objects.filter(patient=patient, state=TaskState.OPEN)
-                .select_related("owner_user").order_by("due", "kind", "cycle", "sequence", "pk"))
+def _open_tasks(patient, course=None) -> list[CareTask]:
+    """The patient's open care tasks (of `course` only, when given), in due order (one query,
+    owners joined)."""
+    tasks = CareTask.objects.filter(patient=patient, state=TaskState.OPEN)
+    if course is not None:
+        tasks = tasks.filter(course=course)
+    return list(tasks.select_related("owner_user")
+                .order_by("due", "kind", "cycle", "sequence", "pk"))
 
 
 def _contact_form(patient, tasks, data=None) -> ContactLogForm:
@@ -104,29 +109,87 @@ def _overdue(course_tasks: list[CareTask], today) -> list[tuple[str, object]]:
             if task.due < today and task.kind != TaskKind.INFUSION]  # infusions: from the cycles
 
 
+def _course_and_cycles(patient) -> tuple[TreatmentCourse | None, list]:
+    """The patient's latest course and its cycles, each cycle with its administration and
+    decisions: the cycles with their course in one query (a second only for a course without
+    cycles yet), the decisions in one more."""
+    latest = (TreatmentCourse.objects.filter(patient=patient)
+              .order_by("-created_at", "-pk").values("pk")[:1])
+    cycles = list(Cycle.objects.filter(course_id=Subquery(latest))
+                  .select_related("course__centre", "administration")
+                  .prefetch_related("decisions").order_by("number"))
+    if cycles:
+        course = cycles[0].course
+        for cycle in cycles:
+            cycle.course = course  # one course object, as course.cycles would give
+        return course, cycles
+    course = (TreatmentCourse.objects.filter(patient=patient).select_related("centre")
+              .order_by("-created_at", "-pk").first())
+    return course, []
+
+
+# The entry forms of the page, each in a <details>: built (and rendered in place) only when it
+# is open (it came back with errors, or ?record=NAME asked for it); else fetched on demand.
+ENTRY_FORMS = ("labs", "ae", "performance", "contact", "ssa", "primary")
+
+
+def _entry_form(request, patient, name: str, *, tasks=None, ranges=None):
+    """A fresh entry form `name` for `patient` (None for "primary" outside the centre's team)."""
+    if name == "labs":
+        return _lab_form(request, patient, ranges=ranges)
+    if name == "ae":
+        return AdverseEventForm(prefix="ae")
+    if name == "performance":
+        return _ps_form(patient)
+    if name == "contact":
+        return _contact_form(patient, _open_tasks(patient) if tasks is None else tasks)
+    if name == "ssa":
+        return _ssa_form(patient)
+    if name == "primary" and _is_centre_team(request.user, patient):
+        return PrimaryOncologistForm(
+            prefix="primary", initial={"primary_oncologist": patient.primary_oncologist_id})
+    return None
+
+
 def _render_record(request, patient, *, lab_form=None, ae_form=None, contact_form=None,
                    ssa_form=None, ps_form=None, in_error=None, oncologist_form=None, tasks=None,
                    status=200):
     """The page; a form that failed comes back with its errors (`in_error`: the lab result
-    and the form that tried to mark it in error)."""
+    and the form that tried to mark it in error). Each table is read once, as a list (the
+    template evaluates no queryset), and the journey is drawn from those lists."""
     today = centre_today(patient.centre)
     config = rules_config(patient.centre)
     ranges = CentreRanges.of(patient.centre_id)
     results = list(patient.labs.select_related("entered_by", "marked_in_error_by")
                    .order_by("-collected_at", "-id")[:RECENT_LABS])
     labs = [lab for lab in results if not lab.entered_in_error]
-    course = (TreatmentCourse.objects.filter(patient=patient).select_related("centre")
-              .order_by("-created_at").first())
-    cycles = list(course.cycles.select_related("administration")) if course else []
-    tasks = _open_tasks(patient) if tasks is None else tasks
-    course_tasks = [task for task in tasks if course and task.course_id == course.pk]
+    course, cycles = _course_and_cycles(patient)
+    if course is None:
+        course_tasks = []
+    else:
+        tasks = _open_tasks(patient, course) if tasks is None else tasks
+        course_tasks = [task for task in tasks if task.course_id == course.pk]
     contacts, more_contacts = _recent(patient.contacts.select_related("task", "recorded_by"))
     injections, more_injections = _recent(patient.ssa_injections.select_related("recorded_by"))
+    imaging = list(patient.imaging.all())
     for lab in results:
         lab.limits_text = ranges.limits_for(lab).text(lab.unit)
-        lab.in_error_form = (in_error[1] if in_error and in_error[0].pk == lab.pk
-                             else LabInErrorForm(prefix=f"err-{lab.external_id}"))
+        # Only the form that failed is built; the others are written out by the template.
+        lab.in_error_form = in_error[1] if in_error and in_error[0].pk == lab.pk else None
+    journey = None
+    if course:
+        # The journey draws the injections and lab days this page has read (the latest
+        # RECENT_ROWS injections and RECENT_LABS results).
+        record = JourneyRecord(cycles=cycles, injections=injections, imaging=imaging,
+                               lab_times=[lab.collected_at for lab in labs])
+        journey = journey_for(course, today=today, overdue_tasks=_overdue(course_tasks, today),
+                              record=record)
     is_team = _is_centre_team(request.user, patient)
+    forms = {"labs": lab_form, "ae": ae_form, "performance": ps_form, "contact": contact_form,
+             "ssa": ssa_form, "primary": oncologist_form}
+    asked = request.GET.get("record", "")
+    if asked in forms and forms[asked] is None:
+        forms[asked] = _entry_form(request, patient, asked, ranges=ranges)
     context = {
         "patient": patient,
         "today": today,
@@ -136,31 +199,36 @@ def _render_record(request, patient, *, lab_form=None, ae_form=None, contact_for
         "course": course,
         "cycles": cycles,
         "administered_cycles": [cycle for cycle in cycles if _administration(cycle)],
-        "journey": journey_for(course, today=today,
-                               overdue_tasks=_overdue(course_tasks, today)) if course else None,
+        "journey": journey,
         "course_tasks": course_tasks,
-        "imaging": patient.imaging.all(),
-        "performance": patient.performance_status.select_related("entered_by")
-        .order_by("-assessed_on", "-id"),
-        "adverse_events": patient.adverse_events.select_related("reported_by"),
-        "referrals": patient.referrals.select_related("centre").order_by("-created_at"),
+        "imaging": imaging,
+        "performance": list(patient.performance_status.select_related("entered_by")
+                            .order_by("-assessed_on", "-id")),
+        "adverse_events": list(patient.adverse_events.select_related("reported_by")),
+        "referrals": list(patient.referrals.select_related("centre").order_by("-created_at")),
         "contacts": contacts,
         "more_contacts": more_contacts,
         "ssa_injections": injections,
         "more_injections": more_injections,
-        "lab_form": lab_form or _lab_form(request, patient, ranges=ranges),
-        "ps_form": ps_form or _ps_form(patient),
-        "ae_form": ae_form or AdverseEventForm(prefix="ae"),
-        "contact_form": contact_form or _contact_form(patient, tasks),
-        "ssa_form": ssa_form or _ssa_form(patient),
-        # The oncologist's home links to the open injection form (?record=ssa).
-        "ssa_form_open": ssa_form is not None or request.GET.get("record") == "ssa",
+        "lab_form": forms["labs"],
+        "ps_form": forms["performance"],
+        "ae_form": forms["ae"],
+        "contact_form": forms["contact"],
+        "ssa_form": forms["ssa"],
         "is_centre_team": is_team,
-        "oncologist_form": (oncologist_form or PrimaryOncologistForm(
-            prefix="primary", initial={"primary_oncologist": patient.primary_oncologist_id}))
-        if is_team else None,
+        "oncologist_form": forms["primary"] if is_team else None,
     }
     return render(request, "patients/detail.html", context, status=status)
+
+
+@login_required
+def patient_entry_form(request: HttpRequest, external_id, name: str) -> HttpResponse:
+    """One entry form of the patient page, fetched when the reader opens it (htmx)."""
+    patient = selectors.patient_record_for(request.user, external_id)
+    form = _entry_form(request, patient, name) if name in ENTRY_FORMS else None
+    if form is None:
+        raise Http404("Not found.")
+    return render(request, f"patients/_form_{name}.html", {"patient": patient, "form": form})
 
 
 @login_required

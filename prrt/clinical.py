@@ -50,13 +50,22 @@ class CourseHistory:
         return sum((Decimal(str(d.activity_gbq)) for d in self.doses), Decimal(0))
 
 
-def course_history(course) -> CourseHistory:
+def course_history(course, cycles=None) -> CourseHistory:
     """Walk the cycles in order: a withhold adds its categories to the current episode; the
-    next dose given closes the episode and its categories count as occurred (§5)."""
+    next dose given closes the episode and its categories count as occurred (§5).
+
+    `cycles`: the course's cycles already read, each with its decisions prefetched and its
+    administration joined (``select_related("administration")``), so a page that shows them
+    reads them once."""
     history = CourseHistory()
-    cycles = list(course.cycles.order_by("number").prefetch_related("decisions"))
-    administrations = {a.cycle_id: a for a in
-                       Administration.objects.filter(cycle__course=course)}
+    if cycles is None:
+        cycles = list(course.cycles.order_by("number").prefetch_related("decisions"))
+        administrations = {a.cycle_id: a for a in
+                           Administration.objects.filter(cycle__course=course)}
+    else:
+        cycles = sorted(cycles, key=lambda cycle: cycle.number)
+        administrations = {cycle.pk: cycle.administration for cycle in cycles
+                           if hasattr(cycle, "administration")}  # None raises AttributeError
     for cycle in cycles:
         for decision in cycle.decisions.all():
             if decision.decision == CycleDecision.Decision.WITHHOLD:

@@ -59,21 +59,45 @@ class Journey:
         return [m for m in self.marks if m.state == "overdue"]
 
 
+@dataclass(frozen=True)
+class JourneyRecord:
+    """What the journey reads: the course's cycles (decisions prefetched, administration
+    joined), the patient's SSA injections and imaging studies, and the collection times of
+    their lab results not in error."""
+
+    cycles: list = field(default_factory=list)
+    injections: list = field(default_factory=list)
+    imaging: list = field(default_factory=list)
+    lab_times: list[dt.datetime] = field(default_factory=list)
+
+
 def journey_for(course: TreatmentCourse, *, today: dt.date,
-                overdue_tasks: list[tuple[str, str, dt.date]] | None = None) -> Journey:
+                overdue_tasks: list[tuple[str, str, dt.date]] | None = None,
+                record: JourneyRecord | None = None) -> Journey:
     """The journey of `course`. `overdue_tasks` are (kind, label, due) of open overdue care
-    tasks."""
+    tasks. `record`: what the caller has already read of the course and the patient (a page
+    that shows them), so nothing is read twice; else it is read here."""
     centre = course.centre
     config = clinical.rules_config(centre)
-    history = clinical.course_history(course)
-    plan = course_plan_events(course)  # the one plan: doses given, bookings, withholds
+    if record is None:
+        record = JourneyRecord(
+            cycles=list(course.cycles.order_by("number").prefetch_related("decisions")
+                        .select_related("administration")),
+            injections=list(SSAInjection.objects.filter(patient_id=course.patient_id)),
+            imaging=list(ImagingStudy.objects.filter(patient_id=course.patient_id)),
+            lab_times=list(LabResult.objects.filter(
+                patient_id=course.patient_id, entered_in_error=False)
+                .values_list("collected_at", flat=True)))
+    history = clinical.course_history(course, record.cycles)
+    # The one plan: doses given, bookings, withholds.
+    plan = course_plan_events(course, cycles=record.cycles, history=history)
     marks: list[Mark] = []
     given = {dose.cycle for dose in history.doses}
     for dose in history.doses:
         marks.append(Mark(0, dose.date, label=f"C{dose.cycle}"))
         marks.append(Mark(1, dose.date, dose.date + dt.timedelta(days=config.precaution_days),
                           label=f"{config.precaution_days} days"))
-    for cycle in course.cycles.all():
+    for cycle in record.cycles:
         if cycle.number in given or cycle.state == CycleState.CANCELLED:
             continue
         state = "overdue" if cycle.planned_date < today else "planned"
@@ -81,12 +105,10 @@ def journey_for(course: TreatmentCourse, *, today: dt.date,
     marks += [Mark(2, local_date(a.lar_injected_at, centre), label="LAR")
               for a in history.administrations if a.lar_injected_at]
     marks += [Mark(2, local_date(injection.given_at, centre), label="SSA")
-              for injection in SSAInjection.objects.filter(patient_id=course.patient_id)]
+              for injection in record.injections]
     marks += [Mark(3, study.performed_on, label=study.get_modality_display())
-              for study in ImagingStudy.objects.filter(patient_id=course.patient_id)]
-    lab_days = sorted({local_date(lab.collected_at, centre) for lab in
-                       LabResult.objects.filter(patient_id=course.patient_id,
-                                                entered_in_error=False).only("collected_at")})
+              for study in record.imaging]
+    lab_days = sorted({local_date(moment, centre) for moment in record.lab_times})
     marks += [Mark(4, day) for day in lab_days]
     row_of = {rules.EventKind.LAR_MAINTENANCE: 2, rules.EventKind.IMAGING: 3,
               rules.EventKind.SSTR_PET: 3, rules.EventKind.POST_COURSE_LABS: 4}

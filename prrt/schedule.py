@@ -84,15 +84,21 @@ def _anchors(course: TreatmentCourse, cycles: Sequence[Cycle], doses: Sequence[r
     return bookings, False
 
 
-def course_plan_events(course: TreatmentCourse) -> tuple[rules.PlanEvent, ...]:
+def course_plan_events(course: TreatmentCourse, *, cycles: Sequence[Cycle] | None = None,
+                       history: clinical.CourseHistory | None = None,
+                       ) -> tuple[rules.PlanEvent, ...]:
     """The course's plan as the rules compute it from the record; empty when the course has no
-    plan (not approved, or ended before a dose was given)."""
+    plan (not approved, or ended before a dose was given). `cycles` (decisions prefetched,
+    administration joined) and `history` spare reading them again when the caller has them."""
     if course.state not in PLANNED_COURSE_STATES:
         return ()
     config = clinical.rules_config(course.centre)
-    doses = list(clinical.course_history(course).doses)
+    if history is None:
+        history = clinical.course_history(course, cycles)
+    doses = list(history.doses)
     ended = course.state in (CourseState.COMPLETED, CourseState.DISCONTINUED)
-    cycles = list(course.cycles.prefetch_related("decisions").order_by("number"))
+    cycles = (list(course.cycles.prefetch_related("decisions").order_by("number"))
+              if cycles is None else sorted(cycles, key=lambda cycle: cycle.number))
     bookings, no_more = ({}, True) if ended else _anchors(course, cycles, doses, config)
     if no_more or ended:
         if not doses:

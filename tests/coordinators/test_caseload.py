@@ -11,6 +11,7 @@ import pytest
 from django.urls import reverse
 
 from coordinators import services
+from coordinators.caseload import PAGE_PATIENTS
 from coordinators.models import CareTask, OwnerParty, TaskKind, TaskState
 from coordinators.plan import plan_sync
 from netcare.models import AuditEvent
@@ -65,6 +66,11 @@ def get(client, **params):
     return client.get(reverse("navigator-home"), params)
 
 
+def search(client, **params):
+    """Filters as the page sends them: in a POST body, so a name never reaches a URL."""
+    return client.post(reverse("caseload:caseload"), params)
+
+
 def test_buckets_counts_and_blocked(client, navigator, caseload):
     client.force_login(navigator)
     response = get(client)
@@ -85,12 +91,28 @@ def test_filters(client, navigator, caseload):
     assert get(client, owner="practice").context["caseload"].counts["overdue"] == 0
     assert get(client, kind=TaskKind.LAR_INJECTION).context["caseload"].counts["overdue"] == 1
     assert get(client, kind=TaskKind.LAR_INJECTION).context["caseload"].counts["today"] == 0
-    by_name = get(client, q="labb").context["caseload"]
+    by_name = search(client, q="labb").context["caseload"]
     assert [g.patient.family_name for g in by_name.groups] == ["Labbe"]
-    by_mrn = get(client, q=caseload["lar"].mrn).context["caseload"]
+    by_mrn = search(client, q=caseload["lar"].mrn, owner="").context["caseload"]
     assert [g.patient.family_name for g in by_mrn.groups] == ["Larsen"]
     assert get(client, stage="completed").context["caseload"].counts["patients"] == 0
     assert get(client, owner="nonsense").context["caseload"].filters.owner == ""
+    assert search(client, kind=TaskKind.LAR_INJECTION).context["caseload"].counts["overdue"] == 1
+
+
+def test_a_search_in_a_url_is_ignored_and_the_page_searches_by_post(client, navigator, caseload):
+    """Names typed into the search stay out of URLs and so out of access logs."""
+    client.force_login(navigator)
+    everyone = get(client).context["caseload"].counts["patients"]
+    assert everyone > 1
+    from_url = get(client, q="labb").context["caseload"]
+    assert from_url.filters.q == "" and from_url.counts["patients"] == everyone
+    page = get(client).content.decode()
+    form = page[page.index('<form id="filters"'):].split(">", 1)[0]
+    assert 'method="post"' in form and 'hx-post="/caseload/"' in form
+    assert 'hx-get="/caseload/"' not in page
+    searched = search(client, q="labb")
+    assert searched.status_code == 200 and searched.context["caseload"].counts["patients"] == 1
 
 
 def test_mark_done_in_place_with_the_injection_time(client, navigator, caseload):
@@ -201,6 +223,11 @@ def item(page: str, task: CareTask) -> str:
     return page[start:page.index("</li>", start)]
 
 
+def ids(tasks) -> set[int]:
+    """The ids of a bucket's tasks (the caseload reads values, not model instances)."""
+    return {task.pk for task in tasks}
+
+
 def group_of(caseload, patient):
     [group] = [g for g in caseload.groups if g.patient.pk == patient.pk]
     return group
@@ -229,7 +256,7 @@ def test_snoozed_task_waits_in_its_own_group_until_it_wakes(
     labs = CareTask.objects.get(course=course, kind=TaskKind.PRE_DOSE_LABS, cycle=1)
     move(time_machine, labs.due + dt.timedelta(days=1))
     before, page = page_of(client, navigator)
-    assert labs in group_of(before, course.patient).overdue
+    assert labs.pk in ids(group_of(before, course.patient).overdue)
     assert 'class="badge badge-bad">Overdue' in item(page, labs)
 
     wakes = labs.due + dt.timedelta(days=4)
@@ -238,7 +265,8 @@ def test_snoozed_task_waits_in_its_own_group_until_it_wakes(
                              reason="Patient abroad: labs at the practice on return.")
     snoozed, page = page_of(client, navigator)
     group = group_of(snoozed, course.patient)
-    assert labs in group.snoozed and labs not in group.overdue + group.today + group.upcoming
+    assert labs.pk in ids(group.snoozed)
+    assert labs.pk not in ids(group.overdue + group.today + group.upcoming)
     assert snoozed.counts["overdue"] == before.counts["overdue"] - 1
     assert snoozed.counts["snoozed"] == 1
     entry = item(page, labs)
@@ -248,10 +276,10 @@ def test_snoozed_task_waits_in_its_own_group_until_it_wakes(
 
     # Still snoozed the day before it wakes; overdue again on the day it wakes.
     move(time_machine, wakes - dt.timedelta(days=1))
-    assert labs in group_of(page_of(client, navigator)[0], course.patient).snoozed
+    assert labs.pk in ids(group_of(page_of(client, navigator)[0], course.patient).snoozed)
     move(time_machine, wakes)
     woken, page = page_of(client, navigator)
-    assert labs in group_of(woken, course.patient).overdue
+    assert labs.pk in ids(group_of(woken, course.patient).overdue)
     assert woken.counts["snoozed"] == 0
     assert 'class="badge badge-bad">Overdue' in item(page, labs)
 
@@ -271,11 +299,11 @@ def test_rebook_task_links_to_its_cycle_and_leaves_once_booked(
     rebook = CareTask.objects.get(course=course, kind=TaskKind.REBOOK_CYCLE, cycle=2)
     move(time_machine, rebook.due)
     caseload, page = page_of(client, navigator)
-    assert rebook in group_of(caseload, course.patient).today
+    assert rebook.pk in ids(group_of(caseload, course.patient).today)
     url = reverse("prrt:cycle", args=[c2.external_id])
     entry = item(page, rebook)
     assert "Rebook the withheld infusion (cycle 2)" in entry
-    assert f'<a class="button task-link" href="{url}">Rebook cycle 2</a>' in entry
+    assert f'<a class="button task-link" href="{url}">Rebook cycle 2<' in entry
     assert client.get(url).status_code == 200
 
     # The booking closes the task (NETcare, from the record): it is no longer open here.
@@ -298,12 +326,12 @@ def test_refer_back_task_links_to_the_course_letter(
     refer_back = CareTask.objects.get(course=course, kind=TaskKind.REFERRAL_FOLLOW_UP)
     assert refer_back.state == TaskState.OPEN and refer_back.due < D(2025, 2, 20)
     caseload, page = page_of(client, navigator)
-    assert refer_back in group_of(caseload, course.patient).overdue
+    assert refer_back.pk in ids(group_of(caseload, course.patient).overdue)
     url = f"/letters/{course.external_id}/"
     assert reverse("letters:letter", args=[course.external_id]) == url
     entry = item(page, refer_back)
     assert "Refer back with the course letter" in entry
-    assert f'<a class="button task-link" href="{url}">Open the course letter</a>' in entry
+    assert f'<a class="button task-link" href="{url}">Open the course letter<' in entry
     assert client.get(url).status_code == 200
 
 
@@ -318,7 +346,7 @@ def test_a_tasks_appointment_is_shown_in_the_centres_time(
         services.task_set_appointment(actor=navigator, task=labs, at=at,
                                       place="Hillview phlebotomy", note="Fasting")
     caseload, page = page_of(client, navigator)
-    assert labs in group_of(caseload, course.patient).today
+    assert labs.pk in ids(group_of(caseload, course.patient).today)
     local = at.astimezone(LONDON)
     assert (f'Appointment <time datetime="{local.isoformat()}">{local:%a %-d %b %Y} 08:30</time>'
             ", Hillview phlebotomy" in item(page, labs))
@@ -364,7 +392,49 @@ def test_constant_queries_with_snoozed_links_and_appointments(client, navigator,
     caseload = response.context["caseload"]
     assert caseload.counts == {"overdue": 50, "today": 50, "upcoming": 50, "snoozed": 50,
                                "blocked": 0, "patients": 50}
+    # The page lists the PAGE_PATIENTS most urgent; asked for 50, it lists them all.
+    assert len(caseload.groups) == PAGE_PATIENTS
+    response = search(client, show="50")
+    assert len(response.context["caseload"].groups) == 50
     page = response.content.decode()
-    assert page.count("Rebook cycle 2</a>") == 50
-    assert page.count("Open the course letter</a>") == 50
+    assert page.count(">Rebook cycle 2<") == 50
+    assert page.count(">Open the course letter<") == 50
     assert page.count("Hillview phlebotomy") == 50
+
+
+def test_the_next_groups_come_on_demand_in_order(client, navigator, centre, oncologist):
+    """The page reads the PAGE_PATIENTS most urgent groups only; "Show more" (htmx) fetches the
+    next ones alone, in place of its paragraph, continuing the same order: overdue first, then
+    blocked, then due today, then in the next days, snoozed only last; by name within."""
+    for i in range(PAGE_PATIENTS + 5):
+        due = TODAY + dt.timedelta(days=(-1, 0, 3, 0)[i % 4])
+        patient = make_patient(centre, oncologist, family=f"M{i:02d}", blocked=i % 4 == 3,
+                               tasks=[] if i % 4 == 3 else [
+                                   (TaskKind.PRE_DOSE_LABS, due, OwnerParty.CENTRE)])
+        if i % 8 == 2:
+            CareTask.objects.filter(patient=patient).update(
+                snoozed_until=TODAY + dt.timedelta(days=2), reason="Away")
+    client.force_login(navigator)
+    first = get(client)
+    data = first.context["caseload"]
+    assert data.counts["patients"] == PAGE_PATIENTS + 5
+    assert len(data.groups) == PAGE_PATIENTS and data.hidden == 5
+    page = first.content.decode()
+    assert f'"after": "{PAGE_PATIENTS}"' in page and 'hx-target="closest .more"' in page
+    more = client.post(reverse("caseload:caseload"), {"show": PAGE_PATIENTS * 2,
+                                                      "after": PAGE_PATIENTS},
+                       HTTP_HX_REQUEST="true")
+    assert more.status_code == 200
+    rest = more.context["caseload"].groups
+    assert len(rest) == 5 and 'id="caseload"' not in more.content.decode()
+    everyone = search(client, show=PAGE_PATIENTS * 2).context["caseload"].groups
+    names = [g.patient.family_name for g in everyone]
+    assert names == [g.patient.family_name for g in data.groups + rest]
+
+    def rank(group):
+        awake = group.overdue or group.today or group.upcoming
+        return (not group.overdue, not group.blocked, not group.today, not group.upcoming,
+                not awake and not group.blocked, group.patient.family_name)
+
+    assert names == [g.patient.family_name for g in sorted(everyone, key=rank)]
+    assert any(g.snoozed and not g.overdue + g.today + g.upcoming for g in everyone)

@@ -7,12 +7,14 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.test import RequestFactory
 from django.urls import reverse
 
 from coordinators.models import CareTask, ContactLogEntry, OwnerParty, TaskKind
+from coordinators.patient_views import patient_detail
 from prrt.models import Administration, SSAInjection
 from tests.factories import PatientFactory
-from tests.querycount import assert_constant_queries
+from tests.querycount import assert_constant_queries, assert_queries
 
 pytestmark = pytest.mark.django_db
 
@@ -26,6 +28,10 @@ DOSE_DAYS = [dt.date(2025, 1, 6), dt.date(2025, 3, 3), dt.date(2025, 4, 28),
 
 def detail(patient) -> str:
     return reverse("patients:detail", args=[patient.external_id])
+
+
+def entry_form(patient, name: str) -> str:
+    return reverse("patients:entry-form", args=[patient.external_id, name])
 
 
 def add_task(course, *, kind=TaskKind.LAR_MAINTENANCE, sequence=1, due=TODAY, owner_user=None,
@@ -105,12 +111,18 @@ def test_the_page_shows_the_coordination_sections(client, navigator, course, tim
     # The contact log and the injections.
     assert "Left a voicemail." in page and "Phone call" in page
     assert "Octreotide LAR (long-acting)" in page and "30 mg" in page
-    # The forms, with labels and the open tasks to log a contact against.
-    assert 'action="' + reverse("patients:contact-add", args=[patient.external_id]) in page
-    assert 'action="' + reverse("patients:ssa-injection-add", args=[patient.external_id]) in page
-    assert f'<option value="{overdue.external_id}">' in page
-    assert '<label for="id_contact-occurred_at">When' in page
-    assert 'aria-describedby="id_contact-summary_help"' in page
+    # The forms, loaded when opened, with labels and the open tasks to log a contact against.
+    for name in ("contact", "ssa"):
+        assert f'hx-get="{entry_form(patient, name)}" hx-trigger="toggle once"' in page
+    contact = client.get(entry_form(patient, "contact")).content.decode()
+    assert 'action="' + reverse("patients:contact-add", args=[patient.external_id]) in contact
+    assert f'<option value="{overdue.external_id}">' in contact
+    assert '<label for="id_contact-occurred_at">When' in contact
+    assert 'aria-describedby="id_contact-summary_helptext"' in contact
+    assert 'id="id_contact-summary_helptext"' in contact
+    ssa = client.get(entry_form(patient, "ssa")).content.decode()
+    assert 'action="' + reverse("patients:ssa-injection-add", args=[patient.external_id]) in ssa
+    assert "<html" not in ssa
 
 
 def test_no_consent_and_no_tasks_are_said_plainly(client, specialist, patient):
@@ -127,7 +139,7 @@ def test_the_oncologists_home_links_to_the_injection_form(client, oncologist, pa
     assert f'href="{link}"' in home
     page = client.get(link).content.decode()
     assert '<details id="record-ssa" open>' in page
-    assert '<details id="record-ssa">' in client.get(detail(patient)).content.decode()
+    assert '<details id="record-ssa" hx-get=' in client.get(detail(patient)).content.decode()
 
 
 # --- the contact log form -------------------------------------------------------------------
@@ -339,3 +351,66 @@ def test_an_administration_links_to_its_record_and_amendments(client, navigator,
     client.force_login(navigator)
     html = client.get(detail(course.patient)).content.decode()
     assert reverse("prrt:cycle", args=[cycle.external_id]) + "#administration" in html
+
+
+# --- each table once, forms on demand ------------------------------------------------------
+
+
+def test_the_page_reads_each_table_once(client, navigator, course, time_machine):
+    """The view's queries, one per table (the journey reuses them): the patient (with centre,
+    oncologists, tumour), the audit row, the centre's reference ranges, the lab results, the
+    course's cycles (with the course and administrations), their decisions, the course's open
+    tasks, the contact log, the SSA injections, imaging, performance status, adverse events and
+    referrals. The entry forms are not built: they come when opened."""
+    time_machine.move_to(LATER, tick=False)
+    administer(course.cycles.get(number=1), navigator)
+    add_task(course, due=TODAY)
+    add_contact(course.patient, navigator)
+    add_injection(course.patient, navigator)
+    request = RequestFactory().get(detail(course.patient))
+    request.user = navigator
+    with assert_queries(13):
+        response = patient_detail(request, external_id=course.patient.external_id)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "journey-desc" in page and 'data-cycle="1"' in page
+    assert "primary-primary_oncologist" not in page and "labs-collected_on" not in page
+
+
+@pytest.mark.parametrize("name", ["labs", "ae", "performance", "contact", "ssa", "primary"])
+def test_each_entry_form_is_served_alone(client, navigator, course, name):
+    client.force_login(navigator)
+    response = client.get(entry_form(course.patient, name))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "<form" in html and "<html" not in html and "csrfmiddlewaretoken" in html
+
+
+def test_an_entry_form_opens_in_place_when_asked(client, navigator, course):
+    client.force_login(navigator)
+    page = client.get(detail(course.patient), {"record": "labs"}).content.decode()
+    assert '<details id="add-labs" open>' in page and 'name="labs-collected_on"' in page
+    assert '<details id="log-contact" hx-get=' in page
+
+
+def test_entry_forms_are_scoped(client, navigator, oncologist, outside_navigator, course):
+    client.force_login(outside_navigator)
+    assert client.get(entry_form(course.patient, "labs")).status_code == 404
+    client.force_login(oncologist)  # not of the centre's team: no primary oncologist form
+    assert client.get(entry_form(course.patient, "primary")).status_code == 404
+    assert client.get(entry_form(course.patient, "contact")).status_code == 200
+    client.force_login(navigator)
+    assert client.get(entry_form(course.patient, "nonsense")).status_code == 404
+
+
+def test_the_written_out_in_error_field_is_the_forms_own(client, navigator, course):
+    """The page writes the blank "mark in error" field of each result out by hand (a widget per
+    result is costly): it must be exactly what LabInErrorForm renders."""
+    from patients.forms import LabInErrorForm
+    from patients.models import LabResult
+
+    lab = LabResult.objects.create(patient=course.patient, analyte="platelets", value=210,
+                                   unit="10^9/L", collected_at=NOW, entered_by=navigator)
+    client.force_login(navigator)
+    page = client.get(detail(course.patient)).content.decode()
+    assert str(LabInErrorForm(prefix=f"err-{lab.external_id}")["reason"]) in page

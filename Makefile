@@ -18,10 +18,12 @@ TEST_ENV := DATABASE_URL=postgres://postgres@127.0.0.1:5432/netcare \
 
 .PHONY: install run test test-fast lint migrations services bench clean
 
-$(STAMP): pyproject.toml
+# axe-core (package-lock.json) is what the browser tests' accessibility checks inject.
+$(STAMP): pyproject.toml package-lock.json
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP_INSTALL) --upgrade pip
 	$(PIP_INSTALL) -e '.[test]'
+	npm ci --no-audit --no-fund
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -46,6 +48,8 @@ test: $(STAMP) services lint
 test-fast: $(STAMP) services lint
 	$(TEST_ENV) $(PY) -m pytest -m "not browser and not integration" $(PYTEST_ARGS)
 
+# Every benchmark (bench/: api_load, dashboard, reminders), each on a database of its own; each
+# ends with one JSON line per figure ({"bench": ..., "ratio": ..., "target": ..., "met": ...}).
 bench: $(STAMP) services
 	$(TEST_ENV) $(PY) -m bench
 

@@ -2,13 +2,18 @@
 
 Deny by default. Navigators and NET specialists see the patients treated at their own specialist
 centre; a referring oncologist sees the patients they referred or are the primary oncologist for;
-centre administrators manage users and centres and see no clinical records. Everything attached to
-a patient (referrals, courses, cycles, tasks) is scoped through :func:`scope_to_patients`, so lists
-and details apply one rule, and an object outside it is a 404, never a 403 that confirms it exists.
+centre administrators manage users and centres and see no clinical records. A registered system
+(an integration engine, an EHR) acts through its own service account, bound to one specialist
+centre, with no role and no password: marked by :func:`as_system` with the scopes of its OAuth2
+token, it sees its centre's patients read-only, and adds lab results only with ``labs.write``.
+Everything attached to a patient (referrals, courses, cycles, tasks) is scoped through
+:func:`scope_to_patients`, so lists and details apply one rule, and an object outside it is a
+404, never a 403 that confirms it exists.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, TypeVar
 
 from django.contrib.auth.decorators import login_required
@@ -23,11 +28,45 @@ if TYPE_CHECKING:
 
 M = TypeVar("M", bound=Model)
 
+# --- systems: a registered system's service account, for one request --------------------------
+
+LABS_WRITE = "labs.write"
+
+
+def as_system(account, scopes: Iterable[str]):
+    """Mark `account` (a registered system's service account: no role, bound to a centre) as a
+    system principal holding `scopes`, for the request or connection at hand. Only the system
+    sign-in (interop.auth) calls this; the mark lives on this object, never in the database."""
+    account.system_scopes = frozenset(scopes)
+    return account
+
+
+def system_scopes(user) -> frozenset[str] | None:
+    """The scopes of a system principal; None for a person (or an unmarked account)."""
+    scopes = getattr(user, "system_scopes", None)
+    if scopes is None or getattr(user, "role", "") != "":
+        return None
+    return scopes
+
+
+def is_system(user) -> bool:
+    return system_scopes(user) is not None
+
+
+def has_scope(user, scope: str) -> bool:
+    """Whether `user` is a system principal holding `scope`."""
+    return scope in (system_scopes(user) or ())
+
 
 def _patient_q(user, prefix: str = "") -> Q | None:
     """The filter selecting the patients `user` may see, or None when they may see none."""
     if user is None or not user.is_authenticated or not user.is_active:
         return None
+    if is_system(user):
+        centre = user.centre
+        if not system_scopes(user) or centre is None or not centre.is_specialist_centre:
+            return None
+        return Q(**{f"{prefix}centre_id": centre.pk})
     if user.role in (Role.NAVIGATOR, Role.SPECIALIST):
         centre = user.centre
         if centre is None or not centre.is_specialist_centre:
@@ -66,14 +105,17 @@ def can_view_patient(user, patient: Patient) -> bool:
     condition = _patient_q(user)
     if condition is None:
         return False
-    if user.role in (Role.NAVIGATOR, Role.SPECIALIST):
+    if is_system(user) or user.role in (Role.NAVIGATOR, Role.SPECIALIST):
         return patient.centre_id == user.centre_id
     return user.pk in (patient.referring_oncologist_id, patient.primary_oncologist_id)
 
 
 def can_change_patient(user, patient: Patient) -> bool:
     """Clinical data entry (labs, adverse events, profile) is open to everyone who may see the
-    patient; workflow transitions add their own role checks on top."""
+    patient; workflow transitions add their own role checks on top. A system changes only what
+    its scopes allow: with ``labs.write`` it adds (and corrects) lab results."""
+    if is_system(user):
+        return has_scope(user, LABS_WRITE) and can_view_patient(user, patient)
     return can_view_patient(user, patient)
 
 

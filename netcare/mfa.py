@@ -176,7 +176,7 @@ class MfaRequiredMiddleware:
         if not enrolled and not _required_here(request, view_name):
             request.session[ENROLLED] = False  # the optional device is gone (removed since)
             return None
-        if request.path.startswith("/api/"):
+        if request.path.startswith(("/api/", "/fhir/")):
             return JsonResponse({"detail": "Verify your second factor first."}, status=403)
         target = reverse("mfa-verify" if enrolled else "mfa-enrol")
         target = f"{target}?{urlencode({'next': request.get_full_path()})}"

@@ -74,7 +74,7 @@ class SessionTimeoutMiddleware:
         path = request.get_full_path()
         request.netcare_logout_reason = reason
         logout(request)
-        if request.path.startswith("/api/"):
+        if request.path.startswith(("/api/", "/fhir/")):
             return self.get_response(request)  # the API answers 403 to an anonymous request
         messages.info(request, f"{reason}. Sign in again to continue.")
         if request.path == reverse("session-status"):

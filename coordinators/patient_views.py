@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Subquery
+from django.db.models import F, Model, OuterRef, Subquery
+from django.db.models.functions import JSONObject
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -21,7 +23,7 @@ from coordinators.models import CareTask, TaskKind, TaskState
 from coordinators.patient_forms import ContactLogForm, SSAInjectionForm
 from netcare import audit
 from netcare.clock import centre_today
-from netcare.models import Role
+from netcare.models import Centre, Role, User
 from patients import selectors, services
 from patients.forms import (
     AdverseEventForm,
@@ -31,12 +33,13 @@ from patients.forms import (
     PrimaryOncologistForm,
 )
 from patients.labview import lab_rows
-from patients.models import LabResult
+from patients.models import AdverseEvent, LabResult, Patient, PerformanceStatus
 from patients.ranges import CentreRanges
 from prrt.clinical import rules_config
 from prrt.injections import ssa_injection_record
 from prrt.journey import JourneyRecord, journey_for
 from prrt.models import Administration, Cycle, TreatmentCourse
+from referrals.models import Referral
 
 # The contact log and the injections list show this many of the latest rows.
 RECENT_ROWS = 100
@@ -48,7 +51,8 @@ RECENT_LABS = 200
 
 def _lab_form(request, patient, data=None, ranges=None) -> LabPanelForm:
     return LabPanelForm(data, prefix="labs", time_zone=patient.centre.time_zone,
-                        ranges=ranges if ranges is not None else CentreRanges.of(patient.centre_id))
+                        ranges=ranges if ranges is not None
+                        else CentreRanges.cached(patient.centre_id))
 
 
 def _ps_form(patient, data=None) -> PerformanceStatusForm:
@@ -128,6 +132,50 @@ def _course_and_cycles(patient) -> tuple[TreatmentCourse | None, list]:
     return course, []
 
 
+# The patient's short lists, read together (see _short_lists): per list, the model, the fields the
+# page shows and the one related row it names ("field": (model, fields of it)).
+SHORT_LISTS = {
+    "performance": (PerformanceStatus.objects.order_by("-assessed_on", "-id"),
+                    ("id", "scale", "value", "assessed_on", "assessed_by"),
+                    {"entered_by": (User, ("first_name", "last_name", "username"))}),
+    "adverse_events": (AdverseEvent.objects.order_by("-onset_on", "-id"),
+                       ("id", "term", "category", "ctcae_grade", "onset_on"),
+                       {"reported_by": (User, ("first_name", "last_name", "username"))}),
+    "referrals": (Referral.objects.order_by("-created_at", "-id"),
+                  ("id", "external_id", "state", "created_at"),
+                  {"centre": (Centre, ("name",))}),
+}
+
+
+def _short_lists(patient) -> dict[str, list]:
+    """The patient's performance status assessments, adverse events and referrals in one query:
+    each list an array of JSON rows (the fields the page shows) beside the patient's id, read
+    back as unsaved model instances, for display only."""
+    arrays = {}
+    for name, (queryset, fields, related) in SHORT_LISTS.items():
+        row = {field: F(field) for field in fields}
+        for field, (_, columns) in related.items():
+            row[field] = JSONObject(**{column: F(f"{field}__{column}") for column in columns})
+        arrays[f"{name}_rows"] = ArraySubquery(
+            queryset.filter(patient=OuterRef("pk")).values(row=JSONObject(**row)))
+    read = Patient.objects.filter(pk=patient.pk).values(**arrays).get()
+    return {name: [_instance(queryset.model, row, related) for row in read[f"{name}_rows"]]
+            for name, (queryset, _, related) in SHORT_LISTS.items()}
+
+
+def _instance(model: type[Model], row: dict, related: dict) -> Model:
+    """An unsaved `model` from a JSON row: each value through its field's to_python (dates,
+    times, UUIDs come back as text), a related row as an instance of its model."""
+    values = {}
+    for name, value in row.items():
+        if name in related:
+            other, _ = related[name]
+            values[name] = _instance(other, value, {})
+        else:
+            values[name] = model._meta.get_field(name).to_python(value)
+    return model(**values)
+
+
 # The entry forms of the page, each in a <details>: built (and rendered in place) only when it
 # is open (it came back with errors, or ?record=NAME asked for it); else fetched on demand.
 ENTRY_FORMS = ("labs", "ae", "performance", "contact", "ssa", "primary")
@@ -159,7 +207,7 @@ def _render_record(request, patient, *, lab_form=None, ae_form=None, contact_for
     template evaluates no queryset), and the journey is drawn from those lists."""
     today = centre_today(patient.centre)
     config = rules_config(patient.centre)
-    ranges = CentreRanges.of(patient.centre_id)
+    ranges = CentreRanges.cached(patient.centre_id)
     results = list(patient.labs.select_related("entered_by", "marked_in_error_by")
                    .order_by("-collected_at", "-id")[:RECENT_LABS])
     labs = [lab for lab in results if not lab.entered_in_error]
@@ -202,10 +250,7 @@ def _render_record(request, patient, *, lab_form=None, ae_form=None, contact_for
         "journey": journey,
         "course_tasks": course_tasks,
         "imaging": imaging,
-        "performance": list(patient.performance_status.select_related("entered_by")
-                            .order_by("-assessed_on", "-id")),
-        "adverse_events": list(patient.adverse_events.select_related("reported_by")),
-        "referrals": list(patient.referrals.select_related("centre").order_by("-created_at")),
+        **_short_lists(patient),
         "contacts": contacts,
         "more_contacts": more_contacts,
         "ssa_injections": injections,

@@ -15,6 +15,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
@@ -98,9 +99,27 @@ class CentreRanges:
 
     @classmethod
     def of(cls, centre_id: int | None) -> CentreRanges:
+        """The centre's ranges as stored now (decisions and saves read these)."""
         if centre_id is None:
             return cls()
         return cls(ReferenceRange.objects.filter(centre_id=centre_id))
+
+    @classmethod
+    def cached(cls, centre_id: int | None) -> CentreRanges:
+        """The centre's ranges through the cache, for the pages that show them: read from the
+        table on a miss, dropped from the cache whenever one of the centre's ranges is saved or
+        deleted (see :func:`forget_centre_ranges`), and kept at most CACHE_SECONDS."""
+        if centre_id is None:
+            return cls()
+        key = _cache_key(centre_id)
+        rows = cache.get(key)
+        if rows is None:
+            rows = list(ReferenceRange.objects.filter(centre_id=centre_id)
+                        .values_list(*CACHED_FIELDS))
+            cache.set(key, rows, CACHE_SECONDS)
+        return cls(ReferenceRange(centre_id=centre_id, **dict(zip(CACHED_FIELDS, row,
+                                                                  strict=True)))
+                   for row in rows)
 
     def range_for(self, analyte: str, unit: str) -> ReferenceRange | None:
         factor = unit_factor(analyte, unit)
@@ -125,6 +144,33 @@ class CentreRanges:
 
     def limits_for(self, lab: LabResult) -> Limits:
         return self.limits(lab.analyte, lab.unit, lab.uln, lab.lln)
+
+
+# --- the cached copy ---------------------------------------------------------------------------
+
+# What the cache keeps of each range (plain values, not pickled model instances), and for how
+# long at most: a safety net only, the copy is dropped whenever a range is written.
+CACHED_FIELDS = ("pk", "analyte", "unit", "uln", "lln", "laboratory")
+CACHE_SECONDS = 60 * 60
+
+
+def _cache_key(centre_id: int) -> str:
+    return f"patients:reference-ranges:{centre_id}"
+
+
+def forget_centre_ranges(centre_id: int) -> None:
+    """Drop the cached ranges of a centre: at once, and again once the writing transaction has
+    committed (a page read in between, from the rows as committed before, may have put the old
+    ranges back)."""
+    key = _cache_key(centre_id)
+    cache.delete(key)
+    transaction.on_commit(lambda: cache.delete(key))
+
+
+def reference_range_written(sender, instance: ReferenceRange, **kwargs) -> None:
+    """Every write of a range through the ORM (the service, the admin, a shell) drops the cache;
+    connected in PatientsConfig.ready. A bulk update bypasses this: call forget_centre_ranges."""
+    forget_centre_ranges(instance.centre_id)
 
 
 def _number(value: Any) -> Decimal | None:

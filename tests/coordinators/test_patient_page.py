@@ -7,6 +7,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 from django.test import RequestFactory
 from django.urls import reverse
 
@@ -295,6 +296,7 @@ def test_the_page_keeps_its_query_count_as_the_record_grows(client, navigator, o
 
     client.force_login(navigator)
     add(1, 1)
+    load()  # the centre's reference ranges are now in the cache
     response = assert_constant_queries(load, grow=lambda: add(2, 4))
     context = response.context
     assert (len(context["course_tasks"]), len(context["contacts"]),
@@ -334,6 +336,7 @@ def test_the_record_entries_keep_the_query_count_as_they_grow(client, navigator,
 
     client.force_login(navigator)
     add(1, 1)
+    load()  # the centre's reference ranges are now in the cache
     response = assert_constant_queries(load, grow=lambda: add(2, 4))
     html = response.content.decode()
     assert len(response.context["lab_results"]) == 5
@@ -356,25 +359,145 @@ def test_an_administration_links_to_its_record_and_amendments(client, navigator,
 # --- each table once, forms on demand ------------------------------------------------------
 
 
-def test_the_page_reads_each_table_once(client, navigator, course, time_machine):
-    """The view's queries, one per table (the journey reuses them): the patient (with centre,
-    oncologists, tumour), the audit row, the centre's reference ranges, the lab results, the
-    course's cycles (with the course and administrations), their decisions, the course's open
-    tasks, the contact log, the SSA injections, imaging, performance status, adverse events and
-    referrals. The entry forms are not built: they come when opened."""
+def _add_record(course, user, *, first: int, count: int) -> None:
+    """`count` more of everything the page lists, numbered from `first`."""
+    from patients.models import AdverseEvent, ImagingStudy, LabResult, PerformanceStatus
+    from tests.factories import ReferralFactory
+
+    patient = course.patient
+    cycles = list(course.cycles.order_by("number"))
+    for i in range(first, first + count):
+        task = add_task(course, sequence=i, due=TODAY + dt.timedelta(days=i - 3))
+        add_contact(patient, user, task=task, hours_ago=i)
+        add_injection(patient, user, days_ago=i)
+        if i <= len(cycles):
+            administer(cycles[i - 1], user)
+        LabResult.objects.create(patient=patient, analyte="creatinine", value=80 + i,
+                                 unit="umol/L", collected_at=LATER - dt.timedelta(days=i),
+                                 entered_by=user)
+        PerformanceStatus.objects.create(patient=patient, scale="ecog", value=i % 3,
+                                         entered_by=user, assessed_by="Dr Hale",
+                                         assessed_on=TODAY - dt.timedelta(days=i))
+        AdverseEvent.objects.create(patient=patient, term=f"Nausea {i}", ctcae_grade=1,
+                                    onset_on=TODAY - dt.timedelta(days=i), reported_by=user)
+        ImagingStudy.objects.create(patient=patient, modality="ct",
+                                    performed_on=TODAY - dt.timedelta(days=30 + i),
+                                    entered_by=user)
+        ReferralFactory(patient=patient, centre=patient.centre,
+                        referring_oncologist=patient.referring_oncologist)
+
+
+def test_the_page_reads_each_table_once(navigator, course, time_machine):
+    """The view's queries, at a small record and at a large one: the patient (with centre,
+    oncologists, tumour), the audit row, the lab results, the course's cycles (with the course
+    and administrations), their decisions, the course's open tasks, the contact log, the SSA
+    injections, imaging, and performance status, adverse events and referrals together. The
+    centre's reference ranges come from the cache (one query more when it is cold). The entry
+    forms are not built: they come when opened."""
     time_machine.move_to(LATER, tick=False)
-    administer(course.cycles.get(number=1), navigator)
-    add_task(course, due=TODAY)
-    add_contact(course.patient, navigator)
-    add_injection(course.patient, navigator)
+    _add_record(course, navigator, first=1, count=1)
     request = RequestFactory().get(detail(course.patient))
     request.user = navigator
-    with assert_queries(13):
+
+    def load():
         response = patient_detail(request, external_id=course.patient.external_id)
-    assert response.status_code == 200
-    page = response.content.decode()
-    assert "journey-desc" in page and 'data-cycle="1"' in page
-    assert "primary-primary_oncologist" not in page and "labs-collected_on" not in page
+        assert response.status_code == 200
+        return response.content.decode()
+
+    with assert_queries(11):  # the reference ranges are read, and kept
+        load()
+    with assert_queries(10):
+        small = load()
+    _add_record(course, navigator, first=2, count=30)
+    with assert_queries(10):
+        large = load()
+    assert "journey-desc" in small and 'data-cycle="1"' in small
+    assert "primary-primary_oncologist" not in small and "labs-collected_on" not in small
+    assert small.count("data-performance=") == 1 and large.count("data-performance=") == 31
+    assert "Nausea 31" in large and large.count("Grade 1</td>") == 31
+    assert large.count(reverse("referrals:detail", args=[
+        course.patient.referrals.order_by("-created_at", "-id").first().external_id])) == 1
+
+
+def test_the_short_lists_show_what_the_rows_hold(client, navigator, oncologist, course,
+                                                 time_machine):
+    """Performance status, adverse events and referrals, read together as JSON rows, show the
+    same values, labels, people and order as the model rows."""
+    from patients.models import AdverseEvent, PerformanceStatus
+
+    time_machine.move_to(LATER, tick=False)
+    patient = course.patient
+    navigator.first_name, navigator.last_name = "Nia", "Reyes"
+    navigator.save()
+    oncologist.first_name = oncologist.last_name = ""
+    oncologist.save()
+    older = PerformanceStatus.objects.create(patient=patient, scale="karnofsky", value=80,
+                                             entered_by=oncologist,
+                                             assessed_on=TODAY - dt.timedelta(days=9))
+    newer = PerformanceStatus.objects.create(patient=patient, scale="ecog", value=1,
+                                             entered_by=navigator, assessed_by="Dr Hale",
+                                             assessed_on=TODAY - dt.timedelta(days=2))
+    AdverseEvent.objects.create(patient=patient, term="Thrombocytopenia",
+                                category="thrombocytopenia", ctcae_grade=3,
+                                onset_on=dt.date(2025, 6, 3), reported_by=navigator)
+    client.force_login(navigator)
+    response = client.get(detail(patient))
+    html = response.content.decode()
+    performance = response.context["performance"]
+    assert [ps.pk for ps in performance] == [newer.pk, older.pk]
+    assert (performance[0].assessed_on, performance[0].entered_by.username) == (
+        newer.assessed_on, navigator.username)
+    assert (f'<tr data-performance="{newer.pk}"><td>{newer.assessed_on:%-d %b %Y}</td>'
+            "<td>ECOG</td><td>1</td><td>Dr Hale</td><td>Nia Reyes</td></tr>") in html
+    assert f"<td>Karnofsky</td><td>80</td><td>—</td><td>{oncologist.username}</td>" in html
+    assert ("<td>3 Jun 2025</td><td>Thrombocytopenia</td><td>Thrombocytopenia</td>"
+            "<td>Grade 3</td><td>Nia Reyes</td>") in html
+    referral = patient.referrals.get()
+    assert (f'<a href="{reverse("referrals:detail", args=[referral.external_id])}">'
+            f"{referral.created_at:%-d %b %Y} to {referral.centre.name}</a>: "
+            f"{referral.get_state_display()}") in html
+
+
+def test_a_saved_reference_range_shows_at_once(client, navigator, course, time_machine):
+    """The page reads the centre's ranges through the cache; saving a range (through the
+    service, or any save or delete of the row) drops the cached copy."""
+    from patients.models import LabResult, ReferenceRange
+    from patients.ranges import CentreRanges, reference_range_save
+
+    time_machine.move_to(LATER, tick=False)
+    patient = course.patient
+    LabResult.objects.create(patient=patient, analyte="creatinine", value=80, unit="umol/L",
+                             collected_at=LATER - dt.timedelta(days=1), entered_by=navigator)
+    client.force_login(navigator)
+    assert "ULN 90" not in client.get(detail(patient)).content.decode()  # cached: no range
+    saved = reference_range_save(actor=navigator, centre=patient.centre, analyte="creatinine",
+                                 unit="umol/L", uln="90", laboratory="Riverside Pathology")
+    assert "ULN 90 µmol/L (Riverside Pathology)" in client.get(detail(patient)).content.decode()
+    reference_range_save(actor=navigator, centre=patient.centre, analyte="creatinine",
+                         unit="µmol/L", uln="95", laboratory="Riverside Pathology")
+    assert "ULN 95 µmol/L" in client.get(detail(patient)).content.decode()
+    ReferenceRange.objects.filter(pk=saved.pk).get().delete()  # not a service path: the signal
+    assert "ULN 95" not in client.get(detail(patient)).content.decode()
+    with assert_queries(0):
+        assert CentreRanges.cached(patient.centre_id).range_for("creatinine", "umol/L") is None
+
+
+def test_the_cache_is_dropped_again_when_the_range_commits(navigator, course,
+                                                           django_capture_on_commit_callbacks):
+    """A page read between the save and the commit puts the old ranges back in the cache: the
+    commit drops them again."""
+    from patients.ranges import CentreRanges, reference_range_save
+
+    centre = course.patient.centre
+    with django_capture_on_commit_callbacks(execute=True):
+        reference_range_save(actor=navigator, centre=centre, analyte="creatinine",
+                             unit="umol/L", uln="90", laboratory="Riverside Pathology")
+        # A page of another request, read before the commit, caches the old (no) ranges.
+        cache.set(f"patients:reference-ranges:{centre.pk}", [])
+        assert CentreRanges.cached(centre.pk).range_for("creatinine", "umol/L") is None
+    with assert_queries(1):
+        fresh = CentreRanges.cached(centre.pk)
+    assert fresh.range_for("creatinine", "umol/L").uln == Decimal("90")
 
 
 @pytest.mark.parametrize("name", ["labs", "ae", "performance", "contact", "ssa", "primary"])

@@ -18,13 +18,18 @@ TEST_ENV := DATABASE_URL=postgres://postgres@127.0.0.1:5432/netcare \
 
 .PHONY: install run test test-fast lint migrations services bench clean
 
-# axe-core (package-lock.json) is what the browser tests' accessibility checks inject.
-$(STAMP): pyproject.toml package-lock.json
+$(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP_INSTALL) --upgrade pip
 	$(PIP_INSTALL) -e '.[test]'
-	npm ci --no-audit --no-fund
 	touch $(STAMP)
+
+# axe-core (package-lock.json) is what the browser tests' accessibility checks inject; only the
+# suite needs it (and Node.js, which `make services` installs when absent), never `make run`.
+NODE_STAMP := node_modules/.installed-stamp
+$(NODE_STAMP): package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(NODE_STAMP)
 
 install: $(STAMP)
 
@@ -41,11 +46,11 @@ lint: $(STAMP)
 	$(VENV)/bin/lint-imports --no-cache
 	$(TEST_ENV) $(PY) manage.py makemigrations --check --dry-run
 
-test: $(STAMP) services lint
+test: $(STAMP) services $(NODE_STAMP) lint
 	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
 
 # The same without the browser and integration tests: a few minutes instead of the whole run.
-test-fast: $(STAMP) services lint
+test-fast: $(STAMP) services $(NODE_STAMP) lint
 	$(TEST_ENV) $(PY) -m pytest -m "not browser and not integration" $(PYTEST_ARGS)
 
 # Every benchmark (bench/: api_load, dashboard, reminders), each on a database of its own; each
@@ -54,4 +59,4 @@ bench: $(STAMP) services
 	$(TEST_ENV) $(PY) -m bench
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var node_modules

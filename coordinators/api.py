@@ -3,7 +3,7 @@
 Views only parse, call coordinators.services and shape the answer. Tasks are scoped through
 netcare.access like every patient record (outside the scope is a 404); the verbs are POST actions
 (`done`, `skip`, `snooze`, `reassign`, `appointment`) that refuse a closed task with a 409, and
-every 400 names the field of the request body at fault, the way DRF's own field errors do.
+every 400 (the API's one shape, netcare.api) names the field of the request body at fault.
 """
 
 from __future__ import annotations
@@ -202,11 +202,11 @@ def filter_tasks(queryset, user, filters: dict):
 
 
 def care_task_exception_handler(exc, context):
-    """A service's refusal that names its field answers like a serializer's field error, with
-    the field named as in the request body (the service says `owner`, the body `owner_user`)."""
+    """A service's refusal names its field as in the request body (the service says `owner`,
+    the body `owner_user`)."""
     if isinstance(exc, TransitionInvalid) and exc.field:
         fields = getattr(context.get("view"), "body_fields", {})
-        exc = serializers.ValidationError({fields.get(exc.field, exc.field): [exc.message]})
+        exc = TransitionInvalid(exc.message, field=fields.get(exc.field, exc.field))
     return exception_handler(exc, context)
 
 
@@ -244,6 +244,7 @@ class CareTaskViewSet(PrrtViewMixin, mixins.ListModelMixin, mixins.RetrieveModel
                                          filters.validated_data)
         if patient is not None:
             self.record_view(patient)
+            self.audit_lists = False  # audited as a view of that one patient's record
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(
             CareTaskSerializer(page, many=True, context=self.get_serializer_context()).data)

@@ -46,6 +46,8 @@ def _tasks_page(request: HttpRequest, *, new_feed_url: str = "") -> HttpResponse
     for task in tasks:
         task.link = task_link(task)
     awake = [t for t in tasks if not is_snoozed(t, today)]
+    audit.record_list(request=request, what="my-tasks",
+                      patient_ids=[t.patient.external_id for t in tasks if t.patient_id])
     return render(request, "coordinators/tasks.html", {
         "today": today,
         "overdue": [t for t in awake if t.due < today],

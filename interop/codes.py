@@ -2,7 +2,8 @@
 the rules' unit table, and reference ranges as sent to limits of normal.
 
 Each table is explicit: a code or unit that is not listed is never guessed (the result waits in
-the unmatched-results inbox). See /shared interop notes: the pre-dose panel's LOINC codes.
+the unmatched-results inbox). Every code NETcare itself writes into a FHIR Observation
+(`interop.fhir.codes`) reads back here as the same analyte (tests/interop/test_codes.py).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 # LOINC code -> NETcare analyte (patients.LabResult.Analyte).
 ANALYTE_BY_LOINC: dict[str, str] = {
     "777-3": "platelets", "26515-7": "platelets",
-    "718-7": "hemoglobin",
+    "718-7": "hemoglobin", "59260-0": "hemoglobin",
     "751-8": "neutrophils", "26499-4": "neutrophils",
     "6690-2": "white_cells", "26464-8": "white_cells",
     "731-0": "lymphocytes", "26474-7": "lymphocytes",

@@ -4,10 +4,14 @@ Every viewset of `/api/v1/` builds on :class:`NetcareViewMixin`, so it:
 
 - addresses objects by their ``external_id`` UUID (never the integer key) and calls it ``id``;
 - scopes every read and write through :mod:`netcare.access` (outside the scope is a 404);
-- turns the domain's errors into HTTP answers with :func:`exception_handler`: a refused workflow
-  transition keeps its status (409 wrong state, 403 wrong role, 400 bad input) with
-  ``{"detail": ..., "field": ...}``, and a django ``ValidationError`` becomes a 400 that names the
-  field, ``{"unit": ["..."]}``, like the serializers' own errors;
+- answers every error in one of two shapes, whoever raised it (:func:`exception_handler`): a
+  400 is ``{"detail": "<the first message>", "field": "<the field at fault, or null>",
+  "errors": {"<field>": ["<message>", ...]}}`` (component ``InvalidInput``), naming every field
+  at fault, nested ones as ``items.0.value``, the rest as ``non_field_errors``; any other error
+  (401, 403, 404, 405, 409, ...) is ``{"detail": ..., "field": ...}`` (component ``Error``). A
+  refused workflow transition keeps its status (409 wrong state, 403 wrong role, 400 bad
+  input); :class:`NetcareAutoSchema` documents these answers on every operation that can give
+  them;
 - takes dates and times through one set of fields, shared by every app: :class:`PlanDateField`
   and :class:`AwareDateTimeField` (1900 to two years ahead), :class:`PastDateField` and
   :class:`PastDateTimeField` (1900 to now), every time with its time zone, and
@@ -22,10 +26,13 @@ from typing import Any
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
+from django.http import Http404, JsonResponse
 from django.utils import timezone
+from django.views import defaults
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse
-from rest_framework import serializers, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
@@ -51,56 +58,187 @@ def validation_error_body(exc: DjangoValidationError) -> dict[str, list[str]]:
     return {non_field: list(exc.messages)}
 
 
+def field_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    """DRF's error detail, however nested, as ``{field: [messages]}``: a nested serializer's or
+    list's fields are named by their path (``categories.0``, ``owner.non_field_errors``), the
+    errors of no field in particular are ``non_field_errors``."""
+    non_field = api_settings.NON_FIELD_ERRORS_KEY
+    errors: dict[str, list[str]] = {}
+
+    def add(key: str, message: Any) -> None:
+        errors.setdefault(key or non_field, []).append(str(message))
+
+    def walk(value: Any, path: str) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, f"{path}.{key}" if path else str(key))
+        elif isinstance(value, list | tuple):
+            for index, item in enumerate(value):
+                if isinstance(item, dict | list | tuple):  # one entry per item of a list field
+                    walk(item, f"{path}.{index}" if path else str(index))
+                else:
+                    add(path, item)
+        else:
+            add(path, value)
+
+    walk(detail, prefix)
+    return errors
+
+
+def invalid_body(errors: dict[str, list[str]]) -> dict[str, Any]:
+    """The one shape of every 400 of the API (component ``InvalidInput``): the first message as
+    `detail`, the field it is about as `field` (null when it is about no field in particular),
+    and every message by field in `errors`."""
+    non_field = api_settings.NON_FIELD_ERRORS_KEY
+    errors = {field: messages for field, messages in errors.items() if messages} or {
+        non_field: ["Invalid input."]}
+    field = next((name for name in errors if name != non_field), None)
+    first = field if field is not None else non_field
+    return {"detail": errors[first][0], "field": field, "errors": errors}
+
+
+def error_body(detail: Any, field: str | None = None) -> dict[str, Any]:
+    """The shape of every other error (component ``Error``): what happened, and the field at
+    fault when one is."""
+    if isinstance(detail, dict) and "detail" in detail:
+        detail = detail["detail"]
+    elif isinstance(detail, dict | list):
+        detail = next(iter(next(iter(field_errors(detail).values()))), "")
+    return {"detail": str(detail), "field": field}
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's handler, plus NETcare's workflow and validation errors.
+    """DRF's handler, plus NETcare's workflow and validation errors, every answer in NETcare's
+    two error shapes (:func:`invalid_body` for a 400, :func:`error_body` otherwise).
 
     Register it with ``REST_FRAMEWORK["EXCEPTION_HANDLER"] = "netcare.api.exception_handler"``;
     the viewsets here also use it directly (:meth:`NetcareViewMixin.get_exception_handler`).
     """
+    non_field = api_settings.NON_FIELD_ERRORS_KEY
     if isinstance(exc, TransitionError):
         set_rollback()
-        return Response({"detail": exc.message, "field": exc.field}, status=exc.status)
+        if exc.status == status.HTTP_400_BAD_REQUEST:
+            return Response(invalid_body({exc.field or non_field: [exc.message]}),
+                            status=exc.status)
+        return Response(error_body(exc.message, exc.field), status=exc.status)
     if isinstance(exc, DjangoValidationError):
         set_rollback()
-        return Response(validation_error_body(exc), status=status.HTTP_400_BAD_REQUEST)
+        return Response(invalid_body(validation_error_body(exc)),
+                        status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, RulesInputError):
         set_rollback()
-        field = exc.field.rsplit(".", 1)[-1] or api_settings.NON_FIELD_ERRORS_KEY
-        return Response({field: [exc.message]}, status=status.HTTP_400_BAD_REQUEST)
-    return drf_exception_handler(exc, context)
+        field = exc.field.rsplit(".", 1)[-1] or non_field
+        return Response(invalid_body({field: [exc.message]}), status=status.HTTP_400_BAD_REQUEST)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = invalid_body(field_errors(exc.detail))
+    elif response.status_code == status.HTTP_400_BAD_REQUEST:  # a body that is not JSON
+        response.data = invalid_body({non_field: [str(error_body(response.data)["detail"])]})
+    else:
+        response.data = error_body(response.data)
+    return response
+
+
+# --- Django's own error answers, as JSON under /api/ -----------------------------------------
+# netcare/urls.py names these as handler400/403/404: a route no view matched (an unknown path, an
+# id that is not a UUID) answers under /api/ in the API's `Error` shape, elsewhere with the page.
+
+API_PREFIX = "/api/"
+
+
+def _json_or_page(request, exception, *, status_code: int, body: dict[str, Any], page):
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse(body, status=status_code)
+    return page(request, exception)
+
+
+def page_not_found(request, exception):
+    return _json_or_page(request, exception, status_code=status.HTTP_404_NOT_FOUND,
+                         body=error_body("Not found."), page=defaults.page_not_found)
+
+
+def bad_request(request, exception):
+    return _json_or_page(
+        request, exception, status_code=status.HTTP_400_BAD_REQUEST,
+        body=invalid_body({api_settings.NON_FIELD_ERRORS_KEY: ["Bad request."]}),
+        page=defaults.bad_request)
+
+
+def permission_denied(request, exception):
+    return _json_or_page(request, exception, status_code=status.HTTP_403_FORBIDDEN,
+                         body=error_body("You do not have permission to do this."),
+                         page=defaults.permission_denied)
 
 
 # --- OpenAPI descriptions of the error bodies ------------------------------------------------
 
 
-class RefusalSerializer(serializers.Serializer):
-    """A refusal: `detail` says why; `field` names the input at fault, when one is."""
+class ErrorSerializer(serializers.Serializer):
+    """An error: `detail` says what happened; `field` names the input at fault, when one is."""
 
     detail = serializers.CharField()
-    field = serializers.CharField(allow_null=True, required=False)
+    field = serializers.CharField(allow_null=True, required=False,
+                                  help_text="The input at fault, or null.")
 
 
-FIELD_ERRORS_SCHEMA = {
-    "type": "object",
-    "description": "Invalid input: each key names a field (or `non_field_errors`) and lists "
-                   "what is wrong with it.",
-    "additionalProperties": {"type": "array", "items": {"type": "string"}},
-    "example": {"unit": ["Unknown unit 'mg' for platelets."]},
-}
+class InvalidInputSerializer(serializers.Serializer):
+    """Invalid input (every 400): `field` names the first field at fault and `errors` every
+    one, by its name in the request (`categories.0` for an item of a list, `non_field_errors`
+    for what concerns no field in particular)."""
 
-NOT_FOUND = OpenApiResponse(RefusalSerializer, description="Unknown, or outside your scope.")
-FORBIDDEN = OpenApiResponse(RefusalSerializer, description="Your role may not do this.")
-CONFLICT = OpenApiResponse(RefusalSerializer, description="Not possible in the current state.")
-INVALID = OpenApiResponse(FIELD_ERRORS_SCHEMA, description="Invalid input; names the field.")
-REFUSED = OpenApiResponse(
-    {"oneOf": [
-        {"type": "object", "properties": {"detail": {"type": "string"},
-                                          "field": {"type": "string", "nullable": True}},
-         "required": ["detail"]},
-        FIELD_ERRORS_SCHEMA,
-    ]},
-    description="Missing or bad input (a refusal naming the `field`, or field errors).",
-)
+    detail = serializers.CharField(help_text="The first message, to show as it is.")
+    field = serializers.CharField(allow_null=True,
+                                  help_text="The field `detail` is about; null when it is about "
+                                            "no field in particular.")
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="Every message, by field (query parameters and body fields alike).")
+
+
+# Kept under its earlier name for the modules that document a refusal with it.
+RefusalSerializer = ErrorSerializer
+
+NOT_SIGNED_IN = OpenApiResponse(ErrorSerializer,
+                                description="Not signed in, or the token is not valid.")
+NOT_FOUND = OpenApiResponse(ErrorSerializer, description="Unknown, or outside your scope.")
+FORBIDDEN = OpenApiResponse(ErrorSerializer, description="Your role may not do this.")
+CONFLICT = OpenApiResponse(ErrorSerializer, description="Not possible in the current state.")
+UNSUPPORTED = OpenApiResponse(ErrorSerializer,
+                              description="A body in a media type the API does not read.")
+INVALID = OpenApiResponse(InvalidInputSerializer, description="Invalid input; names the field.")
+REFUSED = INVALID  # one 400 shape, whether a serializer or the workflow found the fault
+
+
+class NetcareAutoSchema(AutoSchema):
+    """drf-spectacular's schema, with the error answers each operation can give documented
+    where the view did not already: 400 (``InvalidInput``) where there is a body or a query to
+    get wrong, 401 and 403 everywhere (every route needs a signed-in user), 404 where the path
+    names an object, 415 where there is a body."""
+
+    def get_operation(self, path, path_regex, path_prefix, method, registry):
+        operation = super().get_operation(path, path_regex, path_prefix, method, registry)
+        if operation is None:
+            return None
+        parameters = operation.get("parameters", [])
+        has_body = "requestBody" in operation
+        defaults = {
+            "400": INVALID if has_body or any(p["in"] == "query" for p in parameters) else None,
+            "401": NOT_SIGNED_IN,
+            "403": OpenApiResponse(ErrorSerializer, description=(
+                "Not allowed: signed out (a session), not for your role, or a second factor "
+                "to verify first.")),
+            "404": NOT_FOUND if any(p["in"] == "path" for p in parameters) else None,
+            "415": UNSUPPORTED if has_body else None,
+        }
+        responses = operation.setdefault("responses", {})
+        for code, response in defaults.items():
+            if response is not None and code not in responses:
+                responses[code] = self._get_response_for_code(response, code,
+                                                               media_types=["application/json"])
+        operation["responses"] = dict(sorted(responses.items()))
+        return operation
 
 
 class NamedChoiceField(serializers.ChoiceField):
@@ -244,6 +382,25 @@ class NetcarePagination(LimitOffsetPagination):
                 {self.limit_query_param: [f"Give a whole number from 1 to {self.max_limit}."]})
         return int(raw)
 
+    def get_offset(self, request):
+        """``?offset=``: a whole number from 0 (the default), else a 400 naming ``offset``; past
+        the end, however far, is an empty page."""
+        raw = request.query_params.get(self.offset_query_param, "").strip()
+        if not raw:
+            return 0
+        if not (raw.isascii() and raw.isdigit()):
+            raise serializers.ValidationError(
+                {self.offset_query_param: ["Give a whole number from 0."]})
+        return int(raw) if len(raw) < 20 else self.MAX_ROWS  # no need to read 10**40
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        bounds = {self.limit_query_param: {"minimum": 1, "maximum": self.max_limit},
+                  self.offset_query_param: {"minimum": 0}}
+        for parameter in parameters:
+            parameter["schema"].update(bounds.get(parameter["name"], {}))
+        return parameters
+
     def paginate_queryset(self, queryset, request, view=None):
         self.request = request
         self.limit = self.get_limit(request)
@@ -285,17 +442,54 @@ class NetcareViewMixin:
     lookup_value_converter = "uuid"
     patient_path = "patient"
     pagination_class = NetcarePagination
+    # Top-level lists name the patients they returned in the audit trail (see list()).
+    audit_lists = True
 
     def get_exception_handler(self):
         return exception_handler
 
     def get_object(self):
+        if self.lookup_url_kwarg not in self.kwargs:
+            # A route that names no object (OPTIONS describing a PUT asks anyway): none here.
+            raise Http404
         obj = access.get_object_for(
             self.request.user, self.get_queryset(), patient_path=self.patient_path,
             **{self.lookup_field: self.kwargs[self.lookup_url_kwarg]},
         )
         self.check_object_permissions(self.request, obj)
         return obj
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        self._listed = page
+        return page
+
+    def get_paginated_response(self, data):
+        """The page of a list, with one audit row naming every patient whose data it returned
+        (a list nested under one patient or record audits that read as a view instead)."""
+        listed = getattr(self, "_listed", None)
+        if self.audit_lists and listed:
+            audit.record_list(request=self.request, what=f"api:{self.basename}-list",
+                              patient_ids=self.listed_patient_ids(listed))
+        return super().get_paginated_response(data)
+
+    def listed_patient_ids(self, objects) -> list:
+        """The public ids of the patients of `objects`: read off the rows when the page joined
+        the patient in (no query), else in one query whatever the page size."""
+        if not self.patient_path:
+            return [obj.external_id for obj in objects]
+        names = self.patient_path.split("__")
+        ids = []
+        for obj in objects:
+            target = obj
+            for name in names:
+                if not type(target)._meta.get_field(name).is_cached(target):  # noqa: SLF001
+                    model = type(objects[0])
+                    return list(model.objects.filter(pk__in=[o.pk for o in objects])
+                                .values_list(f"{self.patient_path}__external_id", flat=True))
+                target = getattr(target, name)
+            ids.append(target.external_id)
+        return ids
 
     def record_view(self, obj) -> None:
         """Audit that the requesting user read `obj` (a patient or a patient-owned record)."""
@@ -318,6 +512,7 @@ class PatientScopedMixin(NetcareViewMixin):
     """
 
     patient_url_kwarg = "patient_id"
+    audit_lists = False  # every read is audited as a view of the one patient
 
     def get_patient(self):
         if not hasattr(self, "_patient"):

@@ -15,9 +15,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 
-from netcare.models import AuditEvent
+from netcare.models import AuditEvent, AuditEventPatient
 
 
 def _jsonable(value: Any) -> Any:
@@ -102,6 +102,44 @@ def record(
 
 def record_view(*, actor, obj: models.Model, ip_address: str | None = None) -> AuditEvent:
     return record(actor=actor, action=AuditEvent.Action.VIEW, obj=obj, ip_address=ip_address)
+
+
+def record_list(*, request, what: str, patient_ids: Iterable[uuid.UUID | str]) -> AuditEvent | None:
+    """One row for a list or page that showed the data of several patients, naming each of them
+    (`AuditEventPatient`), so "who saw this patient" also finds the caseload, the home pages and
+    the API's lists. `what` names the list (a URL name, never its query: no PHI). Nothing is
+    written when the list showed no patient."""
+    named = list(dict.fromkeys(str(pid) for pid in patient_ids if pid))
+    if not named:
+        return None
+    with transaction.atomic(savepoint=False):  # the row and the patients it names, together
+        event = record(actor=request.user, action=AuditEvent.Action.LIST, note=what,
+                       changes={"count": len(named)}, ip_address=client_ip(request))
+        AuditEventPatient.objects.bulk_create(
+            [AuditEventPatient(event=event, patient_id=pid) for pid in named])
+    return event
+
+
+def patients_named(objects: Iterable[Any], path: str = "patient") -> list[uuid.UUID]:
+    """The public ids of the patients of `objects`, following the dotted attribute `path` to
+    each one's Patient ("" when the objects are patients). The relations must already be
+    loaded (select_related): a page audits what it shows, at no extra query."""
+    ids = []
+    for obj in objects:
+        target = obj
+        for name in filter(None, path.split(".")):
+            target = getattr(target, name)
+        ids.append(target.external_id)
+    return ids
+
+
+def record_refused(*, request, status: int) -> AuditEvent:
+    """A request NETcare refused (401, 403, or a 404 for a signed-in user asking for a record
+    outside their scope): who, from where, the method and the path (ids only, no query)."""
+    return record(actor=getattr(request, "user", None), action=AuditEvent.Action.REFUSED,
+                  changes={"status": status, "method": request.method},
+                  note=f"{request.method} {request.path}"[:255],
+                  ip_address=client_ip(request))
 
 
 def record_export(*, actor, obj: models.Model, note: str = "") -> AuditEvent:

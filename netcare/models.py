@@ -118,6 +118,8 @@ class AuditEvent(models.Model):
         MFA_VERIFIED = "mfa_verified", "Second factor verified"
         MFA_FAILED = "mfa_failed", "Second factor failed"
         MFA_REMOVED = "mfa_removed", "Second factor removed"
+        LIST = "list", "Viewed a list"
+        REFUSED = "refused", "Refused request"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
@@ -139,6 +141,30 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_id} {self.action} {self.object_type}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValidationError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("Audit events are append-only.")
+
+
+class AuditEventPatient(models.Model):
+    """A patient whose data a list or page showed: one row per patient named by an audit event
+    of action "list", so "who saw this patient" finds list reads too. Append-only, like its
+    event (the same database triggers, migration 0005)."""
+
+    event = models.ForeignKey(AuditEvent, on_delete=models.PROTECT, related_name="patients")
+    patient_id = models.UUIDField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["event", "patient_id"],
+                                               name="audit_patient_once_per_event")]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} {self.patient_id}"
 
     def save(self, *args, **kwargs):
         if self.pk is not None:

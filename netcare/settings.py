@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    # OAuth2 client credentials for registered systems (interop.auth): /o/token/.
+    "oauth2_provider",
     "netcare",
     "patients",
     "referrals",
@@ -85,6 +87,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Every 401/403, and every 404 a signed-in user gets, leaves an audit row.
+    "netcare.middleware.AuditRefusalsMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -120,6 +124,9 @@ DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'netcare.sqlite3'}",
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
+        # A kept connection is checked before a request uses it, so one that a database
+        # restart has closed is replaced instead of failing the request.
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -272,9 +279,14 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
+        # Registered systems: an OAuth2 bearer token (client credentials), as the system.
+        "interop.auth.SystemTokenAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated",
+                                   # a system reads /api/v1/ with its api.read scope, no more
+                                   "interop.auth.SystemsReadOnly"],
+    # drf-spectacular, documenting the error answers of every operation (netcare.api).
+    "DEFAULT_SCHEMA_CLASS": "netcare.api.NetcareAutoSchema",
     "EXCEPTION_HANDLER": "netcare.api.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
@@ -289,11 +301,38 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Systems sign in with OAuth2 client credentials (interop.auth, README "Systems").
+    "OAUTH2_FLOWS": ["clientCredentials"],
+    "OAUTH2_TOKEN_URL": "/o/token/",
+    "OAUTH2_SCOPES": None,
 }
 
+# OAuth2 for registered systems (interop): client credentials only, short-lived tokens, the
+# scopes a system may ask for are the ones it was registered with (interop.auth.SystemScopes).
+OAUTH2_PROVIDER = {
+    "SCOPES": {
+        "labs.write": "Send lab results (HL7 v2 ORU^R01, FHIR Observations)",
+        "fhir.read": "Read the centre's records as FHIR R4",
+        "api.read": "Read the centre's records through /api/v1/",
+    },
+    "DEFAULT_SCOPES": [],
+    "SCOPES_BACKEND_CLASS": "interop.auth.SystemScopes",
+    "OAUTH2_VALIDATOR_CLASS": "interop.auth.SystemValidator",
+    # RFC 9700 (OAuth 2.0 Security BCP) throughout: only client credentials are used anyway.
+    **{f"COMPLIANT_BCP_RFC9700_{name}": True for name in (
+        "IMPLICIT_GRANT", "PASSWORD_GRANT", "PKCE_METHOD", "ACCESS_TOKEN_TRANSPORT",
+        "AUTHZ_RESPONSE_ISS", "TOKEN_STORAGE", "REFRESH_TOKEN", "REDIRECT_URI_SCHEME",
+        "REDIRECT_URI_MATCHING", "PKCE_REQUIRED")},
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
+    "ACCESS_TOKEN_EXPIRE_SECONDS": int(os.environ.get("OAUTH2_TOKEN_SECONDS", "600")),
+}
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+
 # Security: strict by default whenever DEBUG is off.
-# Sessions read from the cache (Redis), written through to the database: no query per request.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Sessions read from the cache (Redis), written through to the database: no query per request;
+# while Redis is down they are read from the database (netcare.session_store).
+SESSION_ENGINE = "netcare.session_store"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE",
                                         str(NETCARE_SESSION_ABSOLUTE_SECONDS)))

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from oauth2_provider import views as oauth2_views
 
 from coordinators import caseload_views
 from netcare import account_views, session, views
@@ -33,6 +34,9 @@ urlpatterns = [
     path("api/v1/", include("netcare.api_urls")),
     path("fhir/R4/", include("interop.fhir.urls")),
     path("interop/", include("interop.urls")),
+    # OAuth2 client credentials for registered systems (interop.auth): tokens and revocation.
+    path("o/token/", oauth2_views.TokenView.as_view(), name="oauth2-token"),
+    path("o/revoke_token/", oauth2_views.RevokeTokenView.as_view(), name="oauth2-revoke"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Swagger UI from NETcare's static files (drf-spectacular-sidecar), nonce'd for the CSP.
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema",
@@ -40,3 +44,11 @@ urlpatterns = [
          name="api-docs"),
     path("admin/", admin.site.urls),
 ]
+
+# A database or Redis that does not answer is a 503 page saying so, not a 500 (netcare/unavailable).
+handler500 = "netcare.unavailable.server_error"
+# Under /api/ an unknown route (or a refusal raised outside a view) answers JSON in the API's
+# error shapes (netcare.api); elsewhere the pages as before.
+handler400 = "netcare.api.bad_request"
+handler403 = "netcare.api.permission_denied"
+handler404 = "netcare.api.page_not_found"

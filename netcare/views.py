@@ -71,9 +71,14 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @role_required(Role.SPECIALIST)
 def specialist_home(request: HttpRequest) -> HttpResponse:
-    return render(request, "netcare/specialist_home.html", {
-        "trays": specialist_inbox(request.user), "cycles": approval_queue(request.user),
-        "courses": eligibility_queue(request.user)})
+    trays = specialist_inbox(request.user)
+    cycles = list(approval_queue(request.user).select_related("course__patient"))
+    courses = list(eligibility_queue(request.user).select_related("patient"))
+    audit.record_list(request=request, what="specialist-home", patient_ids=[
+        *audit.patients_named(r for tray in trays.values() for r in tray),
+        *audit.patients_named(cycles, "course.patient"), *audit.patients_named(courses)])
+    return render(request, "netcare/specialist_home.html",
+                  {"trays": trays, "cycles": cycles, "courses": courses})
 
 
 REDUCED_ACTIVITY = Decimal("3.7")
@@ -160,6 +165,8 @@ def oncologist_home(request: HttpRequest) -> HttpResponse:
         patient.more_obligations = max(len(held) - OBLIGATIONS_SHOWN, 0)
         patient.prrt = (_course_summary(patient.planned_courses[0])
                         if patient.planned_courses else None)
+    audit.record_list(request=request, what="oncologist-home",
+                      patient_ids=audit.patients_named(patients, ""))
     return render(request, "netcare/oncologist_home.html",
                   {"patients": patients, "today": today})
 

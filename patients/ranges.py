@@ -9,6 +9,7 @@ rules, the lab table, the approval page and the decision's labs snapshot all rea
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -27,6 +28,8 @@ from patients.models import RANGED_ANALYTES, LabResult, ReferenceRange
 
 RESULT = "result"
 CENTRE = "centre"
+
+logger = logging.getLogger(__name__)
 
 
 def unit_factor(analyte: str, unit: str) -> Fraction | None:
@@ -112,11 +115,11 @@ class CentreRanges:
         if centre_id is None:
             return cls()
         key = _cache_key(centre_id)
-        rows = cache.get(key)
+        rows = _quietly(cache.get, key)
         if rows is None:
             rows = list(ReferenceRange.objects.filter(centre_id=centre_id)
                         .values_list(*CACHED_FIELDS))
-            cache.set(key, rows, CACHE_SECONDS)
+            _quietly(cache.set, key, rows, CACHE_SECONDS)
         return cls(ReferenceRange(centre_id=centre_id, **dict(zip(CACHED_FIELDS, row,
                                                                   strict=True)))
                    for row in rows)
@@ -163,8 +166,20 @@ def forget_centre_ranges(centre_id: int) -> None:
     committed (a page read in between, from the rows as committed before, may have put the old
     ranges back)."""
     key = _cache_key(centre_id)
-    cache.delete(key)
-    transaction.on_commit(lambda: cache.delete(key))
+    _quietly(cache.delete, key)
+    transaction.on_commit(lambda: _quietly(cache.delete, key))
+
+
+def _quietly(call, *args):
+    """A cache call that never fails the page or the save: the cache is only a shortcut to the
+    table (a cache that does not answer, Redis down, reads the table; a drop it missed is undone
+    by the entry's expiry)."""
+    try:
+        return call(*args)
+    except Exception:  # the cache backend's own errors (redis.ConnectionError, ...)
+        logger.warning("The cache did not answer; reference ranges read from the database",
+                       exc_info=True)
+        return None
 
 
 def reference_range_written(sender, instance: ReferenceRange, **kwargs) -> None:

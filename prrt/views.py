@@ -15,7 +15,6 @@ from netcare.clock import centre_today
 from netcare.models import Role
 from netcare.workflow import TransitionError
 from patients.models import LabResult
-from patients.records import eligibility_for
 from prrt import bookings, clinical, selectors, services
 from prrt.amendments import administration_amend, amendment_rows
 from prrt.forms import (
@@ -33,6 +32,7 @@ from prrt.instructions import (
     instructions_pdf,
 )
 from prrt.models import OPEN_CYCLE_STATES, Administration, CycleState
+from referrals.eligibility import eligibility_context
 from referrals.selectors import referral_for
 
 GRADE_CLASS = {0: "badge-ok", 1: "badge-info", 2: "badge-warn", 3: "badge-bad", 4: "badge-bad"}
@@ -78,7 +78,6 @@ def course_open(request: HttpRequest, referral_id) -> HttpResponse:
 def course_detail(request: HttpRequest, external_id) -> HttpResponse:
     course = selectors.course_for(request.user, external_id)
     audit.record_view(actor=request.user, obj=course, ip_address=audit.client_ip(request))
-    today = centre_today(course.centre)
     history = clinical.course_history(course)
     cycles = list(course.cycles.select_related("administration").prefetch_related("decisions"))
     context = {
@@ -89,12 +88,11 @@ def course_detail(request: HttpRequest, external_id) -> HttpResponse:
         "eligibility_form": EligibilityForm(),
         "administration_form": AdministrationForm(),
     }
-    if course.state == "eligibility_review" and context["is_centre_staff"]:
-        try:
-            context["findings"] = eligibility_for(
-                course.patient, today=today, planned_first_dose=course.planned_first_dose)
-        except ValueError as exc:
-            context["findings_error"] = str(exc)
+    # The checklist the eligibility decision stored, or (the centre's team, before it) the
+    # records evaluated now for the planned first dose.
+    context.update(eligibility_context(
+        course.patient, course.centre, course,
+        live=course.state == "eligibility_review" and context["is_centre_staff"]))
     return render(request, "prrt/course.html", context)
 
 
@@ -123,15 +121,19 @@ def course_eligibility(request: HttpRequest, external_id) -> HttpResponse:
 
 @role_required(Role.SPECIALIST)
 def approval_queue(request: HttpRequest) -> HttpResponse:
-    return render(request, "prrt/approvals.html", {
-        "cycles": selectors.approval_queue(request.user),
-        "courses": selectors.eligibility_queue(request.user),
-    })
+    cycles = list(selectors.approval_queue(request.user).select_related("course__patient"))
+    courses = list(selectors.eligibility_queue(request.user).select_related("patient"))
+    audit.record_list(request=request, what="approval-queue", patient_ids=[
+        *audit.patients_named(cycles, "course.patient"), *audit.patients_named(courses)])
+    return render(request, "prrt/approvals.html", {"cycles": cycles, "courses": courses})
 
 
 @login_required
 def course_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "prrt/courses.html", {"courses": selectors.course_list(request.user)})
+    courses = list(selectors.course_list(request.user).select_related("patient"))
+    audit.record_list(request=request, what="course-list",
+                      patient_ids=audit.patients_named(courses))
+    return render(request, "prrt/courses.html", {"courses": courses})
 
 
 def labs_in_error(decisions) -> None:

@@ -20,7 +20,6 @@ from netcare.api import (
     FORBIDDEN,
     INVALID,
     NOT_FOUND,
-    REFUSED,
     AwareDateTimeField,
     IsReferringOncologist,
     NamedChoiceField,
@@ -41,7 +40,10 @@ class ReferralSerializer(serializers.ModelSerializer):
     centre = serializers.SlugRelatedField(slug_field="external_id", read_only=True,
                                           help_text="The NET specialist centre receiving it.")
     referring_oncologist = serializers.SlugRelatedField(slug_field="external_id", read_only=True)
-    reviewer = serializers.SlugRelatedField(slug_field="external_id", read_only=True)
+    reviewer = serializers.SlugRelatedField(slug_field="external_id", read_only=True,
+                                            allow_null=True,
+                                            help_text="The specialist reviewing it; null until "
+                                                      "one takes it.")
     state = NamedChoiceField(ReferralState.choices, component="ReferralStateEnum",
                              read_only=True)
     available_actions = serializers.SerializerMethodField(
@@ -89,7 +91,8 @@ class ReferralFilterSerializer(serializers.Serializer):
 
 
 class ReferralEventSerializer(serializers.ModelSerializer):
-    actor = UserRefSerializer(read_only=True)
+    actor = UserRefSerializer(read_only=True, allow_null=True,
+                              help_text="Who took the step; null when NETcare itself did.")
     source = NamedChoiceField(ReferralState.choices, component="ReferralStateEnum",
                               read_only=True, help_text="The state before the step.")
     target = NamedChoiceField(ReferralState.choices, component="ReferralStateEnum",
@@ -195,7 +198,7 @@ def _step_action(name: str):
     schema = extend_schema(
         summary=take.__doc__, description=" ".join(notes), operation_id=f"v1_referrals_{name}",
         request=TransitionSerializer,
-        responses={200: ReferralSerializer, 400: REFUSED, 403: FORBIDDEN, 404: NOT_FOUND,
+        responses={200: ReferralSerializer, 400: INVALID, 403: FORBIDDEN, 404: NOT_FOUND,
                    409: CONFLICT},
     )
     return schema(action(detail=True, methods=["post"], url_path=name, url_name=name)(take))
@@ -211,6 +214,7 @@ class ReferralScopedMixin(NetcareViewMixin):
     through the access-scoped selector first (a 404 outside it), and reads are audited."""
 
     referral_url_kwarg = "referral_id"
+    audit_lists = False  # every read is audited as a view of the one referral
 
     def get_referral(self) -> Referral:
         if not hasattr(self, "_referral"):
@@ -246,7 +250,7 @@ class ReferralEventViewSet(ReferralScopedMixin, mixins.ListModelMixin, viewsets.
                        responses={200: ReferralNoteSerializer(many=True), 404: NOT_FOUND}),
     create=extend_schema(summary="Write in the referral's discussion thread",
                          responses={201: ReferralNoteSerializer, 400: INVALID, 403: FORBIDDEN,
-                                    404: NOT_FOUND}),
+                                    404: NOT_FOUND, 409: CONFLICT}),
 )
 class ReferralNoteViewSet(ReferralScopedMixin, mixins.ListModelMixin, mixins.CreateModelMixin,
                           viewsets.GenericViewSet):

@@ -12,7 +12,7 @@ from django_fsm import can_proceed, has_transition_perm
 
 from netcare import audit
 from netcare.access import role_required
-from netcare.clock import centre_today, user_today
+from netcare.clock import user_today
 from netcare.models import Role
 from netcare.workflow import TransitionError
 from patients.forms import (
@@ -22,10 +22,9 @@ from patients.forms import (
     PerformanceStatusForm,
     TumourForm,
 )
-from patients.models import LabResult
 from patients.ranges import CentreRanges
-from patients.records import eligibility_review, lab_ids
 from referrals import drafts, selectors, services
+from referrals.eligibility import eligibility_context
 from referrals.forms import NoteForm, ReferralDraftForm, ReferralForm, TransitionForm
 
 
@@ -197,33 +196,9 @@ def referral_detail(request: HttpRequest, external_id) -> HttpResponse:
                                   and referral.state in ("accepted", "consult_booked"))
     context["can_edit_draft"] = (referral.state == "draft"
                                  and request.user.pk == referral.referring_oncologist_id)
-    context.update(_eligibility_context(referral, context["course"],
-                                        live=context["is_centre_side"]))
+    context.update(eligibility_context(referral.patient, referral.centre, context["course"],
+                                       live=context["is_centre_side"]))
     return render(request, "referrals/detail.html", context)
-
-
-def _eligibility_context(referral, course, *, live: bool) -> dict:
-    """The eligibility checklist beside the referral: the one the course's decision stored (as
-    decided on, whatever changed since), or, for the centre's team before a decision, the
-    records evaluated now, for the planned first dose when a course is open."""
-    if course is not None and course.eligibility_decided_at and course.eligibility_checklist:
-        checklist = course.eligibility_checklist
-        used = lab_ids(checklist)
-        wrong = list(LabResult.objects.filter(external_id__in=used, entered_in_error=True)
-                     .select_related("marked_in_error_by")) if used else []
-        return {"checklist": checklist, "checklist_decided": True, "labs_in_error": wrong,
-                "findings": course.eligibility_findings}
-    if not live:
-        return {}
-    today = centre_today(referral.centre)
-    try:
-        review = eligibility_review(
-            referral.patient, today=today,
-            planned_first_dose=course.planned_first_dose if course is not None else None)
-    except ValueError as exc:  # records the rules refuse (e.g. a future scan date)
-        return {"findings_error": str(exc)}
-    return {"checklist": review.checklist, "checklist_decided": False,
-            "findings": [f.as_dict() for f in review.findings]}
 
 
 @require_POST
@@ -267,5 +242,7 @@ def referral_note(request: HttpRequest, external_id) -> HttpResponse:
 
 @role_required(Role.SPECIALIST, Role.NAVIGATOR)
 def specialist_inbox(request: HttpRequest) -> HttpResponse:
-    return render(request, "referrals/inbox.html",
-                  {"trays": selectors.specialist_inbox(request.user)})
+    trays = selectors.specialist_inbox(request.user)
+    audit.record_list(request=request, what="referral-inbox",
+                      patient_ids=audit.patients_named(r for tray in trays.values() for r in tray))
+    return render(request, "referrals/inbox.html", {"trays": trays})

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes sure what the NETcare test suite talks to is installed and running on this machine:
-# PostgreSQL on 127.0.0.1:5432, Redis on 127.0.0.1:6379, Debian's chromium and docker-compose.
+# PostgreSQL on 127.0.0.1:5432, Redis on 127.0.0.1:6379, Debian's chromium, npm and docker-compose.
 # It fails (never skips) when one of them cannot be had.
 set -euo pipefail
 
@@ -16,6 +16,10 @@ apt_install() {
 if [ ! -x /usr/bin/chromium ]; then
   echo "Installing Debian's chromium for the browser tests..."
   apt_install chromium fonts-dejavu-core
+fi
+if ! command -v npm >/dev/null 2>&1; then
+  echo "Installing Debian's nodejs and npm for the browser tests' axe-core..."
+  apt_install nodejs npm
 fi
 if ! command -v docker-compose >/dev/null 2>&1; then
   echo "Installing docker-compose to validate docker-compose.yml..."

@@ -20,6 +20,7 @@ from django.urls import reverse
 from fhir.resources.R4B.binary import Binary
 from fhir.resources.R4B.bundle import Bundle
 from rest_framework import exceptions
+from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView, set_rollback
 
@@ -47,13 +48,27 @@ _ISSUE_CODES = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found"
                 429: "throttled"}
 
 
+class FhirJSONParser(JSONParser):
+    media_type = FHIR_JSON
+
+
 class FhirView(APIView):
     """Base of every FHIR endpoint: JSON only, errors as OperationOutcomes, out of the OpenAPI
     schema of /api/v1/ (FHIR has its own CapabilityStatement)."""
 
     schema = None
     renderer_classes = [FhirJSONRenderer]
+    # The bearer-token check reads the form body (request.POST): it must be able to parse what
+    # FHIR clients send, `application/fhir+json`, or it refuses the request as a 415.
+    parser_classes = [FhirJSONParser, JSONParser]
     permission_classes = [auth.HasSystemScope(auth.FHIR_READ)]
+
+    def initialize_request(self, request, *args, **kwargs):
+        """Keep the raw body first: the inbound views store it as sent, after the parsers (and
+        the token check) have read the stream."""
+        if request.method in ("POST", "PUT"):
+            request.body  # noqa: B018  (Django keeps it and re-reads from it)
+        return super().initialize_request(request, *args, **kwargs)
 
     def perform_content_negotiation(self, request, force=False):
         """FHIR JSON whatever the Accept header says; :meth:`check_accept` refuses what cannot

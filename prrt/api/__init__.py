@@ -2,8 +2,9 @@
 
 Views only parse, call prrt.selectors / prrt.services / prrt.clinical and shape the answer; the
 rules recommend, a NET specialist decides, and the workflow funnel says what is allowed. Its
-refusals keep their status (409 wrong state, 403 wrong role); every 400 names its field the way
-DRF's own field errors do (``{"reason": ["…"]}``), whether the serializer or a service found it.
+refusals keep their status (409 wrong state, 403 wrong role); every 400 has the API's one shape
+(``{"detail": …, "field": "reason", "errors": {"reason": ["…"]}}``, see netcare.api), whether
+the serializer or a service found the fault.
 """
 
 from prrt.api.courses import CourseViewSet

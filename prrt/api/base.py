@@ -1,9 +1,9 @@
-"""What the PRRT viewsets share: one 400 shape, body parsing, the action schema."""
+"""What the PRRT viewsets share: body parsing and the action schema. Their errors, a service's
+refusal naming its field included, answer in the API's one shape (netcare.api)."""
 
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
 
 from netcare.api import (
     CONFLICT,
@@ -11,27 +11,12 @@ from netcare.api import (
     INVALID,
     NOT_FOUND,
     NetcareViewMixin,
-    exception_handler,
-)
-from netcare.workflow import (
-    TransitionInvalid,
 )
 
 # --- shared view pieces ---------------------------------------------------------------------
 
 
-def prrt_exception_handler(exc, context):
-    """NETcare's handler; a service's refusal that names its field answers like a serializer's
-    field error, so every 400 here has one shape."""
-    if isinstance(exc, TransitionInvalid) and exc.field:
-        exc = serializers.ValidationError({exc.field: [exc.message]})
-    return exception_handler(exc, context)
-
-
 class PrrtViewMixin(NetcareViewMixin):
-    def get_exception_handler(self):
-        return prrt_exception_handler
-
     def parse(self, serializer_class) -> dict:
         body = serializer_class(data=self.request.data)
         body.is_valid(raise_exception=True)

@@ -233,6 +233,7 @@ class CycleDecisionViewSet(PrrtViewMixin, mixins.ListModelMixin, viewsets.Generi
     queryset = CycleDecision.objects.select_related("decided_by").order_by("decided_at", "id")
     serializer_class = CycleDecisionSerializer
     cycle_url_kwarg = "cycle_id"
+    audit_lists = False  # every read is audited as a view of the cycle's course
 
     def get_cycle(self) -> Cycle:
         if not hasattr(self, "_cycle"):

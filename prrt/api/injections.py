@@ -102,6 +102,7 @@ class SSAInjectionViewSet(PrrtViewMixin, mixins.ListModelMixin, mixins.RetrieveM
             queryset = queryset.filter(patient=patient) if patient else queryset.none()
             if patient is not None:
                 self.record_view(patient)
+                self.audit_lists = False  # audited as a view of that one patient's record
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(
             SSAInjectionSerializer(page, many=True, context=self.get_serializer_context()).data)

@@ -113,9 +113,23 @@ class DoseRecommendationSerializer(serializers.Serializer):
 
 
 class LabSnapshotSerializer(serializers.Serializer):
+    """One lab a decision used, with the limits of normal it was graded against and where each
+    came from (the result's own, or the centre's range with its laboratory). Decisions taken
+    before centre ranges existed carry only `uln`."""
+
+    LIMIT_SOURCES = [("result", "The result's own range"), ("centre", "The centre's range"),
+                     ("", "No limit")]
+
     value = serializers.CharField()
     unit = serializers.CharField()
     uln = serializers.CharField(allow_null=True)
+    lln = serializers.CharField(allow_null=True, required=False)
+    # One named enum for both (drf-spectacular would otherwise name one set twice).
+    uln_source = NamedChoiceField(LIMIT_SOURCES, component="LabLimitSourceEnum", required=False)
+    lln_source = NamedChoiceField(LIMIT_SOURCES, component="LabLimitSourceEnum", required=False)
+    laboratory = serializers.CharField(
+        required=False, allow_blank=True,
+        help_text="The laboratory of the centre's range, when one was used.")
     collected_at = serializers.DateTimeField()
     id = serializers.UUIDField(help_text="The lab result.")
 

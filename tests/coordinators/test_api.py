@@ -264,7 +264,7 @@ def test_overdue_follows_each_courses_centre(planned, time_machine, other_centre
 def test_bad_filters_are_400_naming_the_parameter(planned, navigator, params, field):
     response = client_for(navigator).get(URL, params)
     assert response.status_code == 400
-    assert list(response.json()) == [field]
+    assert list(response.json()["errors"]) == [field]
 
 
 # --- actions --------------------------------------------------------------------------------
@@ -367,7 +367,7 @@ def test_bad_input_is_400_naming_the_field(labs, navigator, specialist, outside_
     before = CareTask.objects.filter(pk=labs.pk).values().get()
     response = act(navigator, labs, name, body)
     assert response.status_code == 400, response.content
-    errors = response.json()
+    errors = response.json()["errors"]
     assert list(errors) == [field], errors
     assert isinstance(errors[field], list) and errors[field][0]
     assert CareTask.objects.filter(pk=labs.pk).values().get() == before
@@ -457,11 +457,12 @@ def add_tasks(centre, oncologist, people, count: int) -> None:
 
 
 # 1) COUNT for the page, 2) the page with patient, course, owner and doer joined in;
-# `overdue` adds the centres (their today), `patient` the patient and the audit row.
+# `overdue` adds the centres (their today), `patient` the patient and the audit row; every list
+# adds the audit row of the list and the patients it names.
 @pytest.mark.parametrize("persona", ["navigator", "specialist", "oncologist"])
 @pytest.mark.parametrize(("params", "queries"), [
-    ({}, 2), ({"owner": "practice", "state": "open"}, 2), ({"overdue": "true"}, 3),
-    ({"overdue": "false", "kind": "pre_dose_labs"}, 3),
+    ({}, 4), ({"owner": "practice", "state": "open"}, 4), ({"overdue": "true"}, 5),
+    ({"overdue": "false", "kind": "pre_dose_labs"}, 5),
 ])
 def test_lists_run_a_fixed_number_of_queries(request, centre, oncologist, navigator,
                                              specialist, persona, params, queries):
@@ -592,7 +593,7 @@ def schema(tmp_path_factory):
 @pytest.mark.parametrize("name", list(VALID))
 def test_every_action_is_documented_with_its_answers(schema, name):
     operation = schema["paths"][f"{URL}{{id}}/{name}/"]["post"]
-    assert set(operation["responses"]) == {"200", "400", "403", "404", "409"}
+    assert set(operation["responses"]) == {"200", "400", "401", "403", "404", "409", "415"}
     assert "requestBody" in operation
     assert operation["responses"]["200"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/CareTask"}
@@ -602,7 +603,8 @@ def test_the_list_documents_its_filters(schema):
     operation = schema["paths"][URL]["get"]
     assert {"patient", "state", "overdue", "owner", "kind"} <= {
         parameter["name"] for parameter in operation["parameters"]}
-    assert set(schema["paths"][f"{URL}{{id}}/"]["get"]["responses"]) == {"200", "404"}
+    assert set(schema["paths"][f"{URL}{{id}}/"]["get"]["responses"]) == {
+        "200", "401", "403", "404"}
     task = schema["components"]["schemas"]["CareTask"]["properties"]
     assert task["state"] == {"allOf": [{"$ref": "#/components/schemas/CareTaskStateEnum"}],
                              "readOnly": True}

@@ -20,10 +20,10 @@ def patients(centre, oncologist):
     return [PatientFactory(centre=centre, referring_oncologist=oncologist) for _ in range(12)]
 
 
-def test_a_short_list_is_counted_exactly_in_two_queries(navigator, patients):
+def test_a_short_list_is_counted_exactly_and_audited_in_four_queries(navigator, patients):
     client = client_for(navigator)
     client.get(URL)  # the session and the user, once
-    with assert_queries(2):  # the count, the page
+    with assert_queries(4):  # the count, the page, the audit row, the patients it names
         body = client.get(URL, {"limit": 5, "offset": 5}).json()
     assert body["count"] == 12 and len(body["results"]) == 5
     assert "offset=10" in body["next"] and body["previous"]

@@ -149,3 +149,31 @@ def test_a_referring_oncologist_sends_no_labs_here(patient, oncologist):
     response = post(client_for(oncologist), f"{FHIR}/Observation", platelets(patient))
     assert response.status_code == 403
     assert response.json()["issue"][0]["code"] == "forbidden"
+
+
+def test_a_system_with_a_real_token_posts_fhir_json_and_reads_it_back(patient, centre):
+    """Over the real sign-in path: a token from /o/token/ and the body as FHIR clients send it,
+    `application/fhir+json` (the bearer check must not refuse a media type it cannot parse)."""
+    import json
+
+    from django.test import Client
+
+    from tests.interop.hl7_builders import register, token
+
+    registered = register(centre, scopes=("labs.write", "fhir.read"))
+    client = Client()
+    bearer = token(client, registered, scope="labs.write fhir.read")
+    body = json.dumps(platelets(patient, identifier="lab-9|OBX-1"))
+    response = client.post(f"{FHIR}/Observation", data=body, content_type=FHIR_JSON,
+                           HTTP_ACCEPT=FHIR_JSON, HTTP_AUTHORIZATION=f"Bearer {bearer}")
+    assert response.status_code == 201, response.content
+    assert response["Content-Type"].startswith(FHIR_JSON)
+    lab = LabResult.objects.get(patient=patient)
+    read = client.get(f"{FHIR}/Observation", {"patient": str(patient.external_id)},
+                      HTTP_AUTHORIZATION=f"Bearer {bearer}")
+    assert read.status_code == 200
+    assert [e["resource"]["id"] for e in read.json()["entry"]] == [str(lab.external_id)]
+    broken = client.post(f"{FHIR}/Observation", data="{not json", content_type=FHIR_JSON,
+                         HTTP_AUTHORIZATION=f"Bearer {bearer}")
+    assert broken.status_code == 400
+    assert broken.json()["resourceType"] == "OperationOutcome"

@@ -84,7 +84,8 @@ def snapshot():
         "referrals": list(Referral.objects.values_list("pk", "state")),
         "events": ReferralEvent.objects.count(),
         "notes": ReferralNote.objects.count(),
-        "audit": AuditEvent.objects.count(),
+        # Refused requests are audited (netcare.middleware); nothing else may be.
+        "audit": AuditEvent.objects.exclude(action=AuditEvent.Action.REFUSED).count(),
     }
 
 
@@ -97,6 +98,9 @@ def test_every_endpoint_is_404_outside_scope_and_changes_nothing(request, world,
         assert response.status_code == 404, (method, url, response.status_code, response.data)
         assert "field" not in response.json() or response.json()["field"] is None
     assert snapshot() == before
+    refused = AuditEvent.objects.filter(action=AuditEvent.Action.REFUSED)
+    assert refused.count() == len(endpoints(world))
+    assert set(refused.values_list("changes__status", flat=True)) == {404}
     patient = world["patient"]
     assert patient.given_name == type(patient).objects.get(pk=patient.pk).given_name
 

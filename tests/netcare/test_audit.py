@@ -71,7 +71,10 @@ def test_administrator_reads_the_trail_in_admin(client, administrator, navigator
     change = client.post(reverse("admin:netcare_auditevent_change", args=[event.pk]),
                          {"note": "edited"})
     assert change.status_code == 403
-    assert AuditEvent.objects.get().note == ""
+    assert AuditEvent.objects.get(pk=event.pk).note == ""
+    # ...and the refused change is itself on the trail.
+    refused = AuditEvent.objects.get(action=AuditEvent.Action.REFUSED)
+    assert refused.actor == administrator and refused.changes["status"] == 403
 
 
 def test_clinical_staff_cannot_open_admin(client, navigator):

@@ -48,7 +48,7 @@ def test_bad_lab_input_names_the_field_and_saves_nothing(patient, navigator, cha
     response = client_for(navigator).post(labs_url(patient), {**VALID_LAB, **change},
                                           format="json")
     assert response.status_code == 400, response.data
-    body = response.json()
+    body = response.json()["errors"]
     assert list(body) == [field], body
     assert all(isinstance(message, str) and message for message in body[field])
     assert not LabResult.objects.exists()
@@ -89,7 +89,7 @@ def test_entered_in_error_needs_a_reason_and_keeps_the_result(patient, navigator
 
     refused = client.post(mark, {"reason": "  "}, format="json")
     assert refused.status_code == 400
-    assert list(refused.json()) == ["reason"]
+    assert list(refused.json()["errors"]) == ["reason"]
     assert LabResult.objects.get(external_id=created["id"]).entered_in_error is False
 
     response = client.post(mark, {"reason": "Sample from another patient"}, format="json")

@@ -114,7 +114,7 @@ def test_the_api_refuses_implausible_values(patient, navigator, lab, field, acce
         f"{API}/patients/{patient.external_id}/labs/",
         {**lab, "collected_at": "2025-03-10T08:30:00Z"}, format="json")
     assert response.status_code == 400
-    body = response.json()
+    body = response.json()["errors"]
     assert list(body) == [field]
     assert accepted in body[field][0]
     assert not LabResult.objects.exists()

@@ -112,7 +112,7 @@ def test_the_api_checks_performance_status_the_same_way(patient, navigator):
     client = client_for(navigator)
     refused = client.post(url, {"scale": "ecog", "value": 5, "assessed_on": "2026-11-20"},
                           format="json")
-    assert refused.status_code == 400 and list(refused.json()) == ["value"]
+    assert refused.status_code == 400 and list(refused.json()["errors"]) == ["value"]
     created = client.post(url, {"scale": "karnofsky", "value": 80, "assessed_on": "2026-11-20",
                                 "assessed_by": "Dr Hale"}, format="json")
     assert created.status_code == 201, created.json()
@@ -303,7 +303,10 @@ def test_the_centre_team_keeps_its_reference_ranges(client, request, centre, per
     user = request.getfixturevalue(persona)
     client.force_login(user)
     url = reverse("patients:reference-ranges")
-    assert client.get(url).status_code == 200
+    page = client.get(url)
+    assert page.status_code == 200
+    # Reached from the main menu of every page.
+    assert f'<a href="{url}">Reference ranges</a>' in page.content.decode()
     response = client.post(url, range_post())
     assert response.status_code == 302
     kept = ReferenceRange.objects.get()

@@ -99,7 +99,7 @@ def test_v8_withhold_then_v9_resume_reduced(course, clock, specialist, navigator
     # The full dose differs from the recommendation: refused without a reason.
     refused = spec.post(cycle_url(course, 2, "approve/"), {"activity_gbq": "7.4"},
                         format="json")
-    assert refused.status_code == 400 and list(refused.json()) == ["reason"]
+    assert refused.status_code == 400 and list(refused.json()["errors"]) == ["reason"]
     approved = ok(spec.post(cycle_url(course, 2, "approve/"), {"activity_gbq": "3.7"},
                             format="json"))
     assert (approved["state"], approved["approved_activity_gbq"]) == ("approved", "3.70")
@@ -141,7 +141,7 @@ def test_a_decision_against_the_recommendation_is_marked(course, clock, speciali
     services.cycle_refresh(cycle=course.cycles.get(number=2), today=C2_DUE)
     spec = client_for(specialist)
     refused = spec.post(cycle_url(course, 2, "approve/"), {"activity_gbq": "3.7"}, format="json")
-    assert refused.status_code == 400 and list(refused.json()) == ["reason"]
+    assert refused.status_code == 400 and list(refused.json()["errors"]) == ["reason"]
     assert not CycleDecision.objects.filter(cycle__number=2).exists()
     reason = "Platelets rising on repeat count; MDT agreed a reduced dose."
     ok(spec.post(cycle_url(course, 2, "approve/"), {"activity_gbq": "3.7", "reason": reason},
@@ -239,7 +239,7 @@ def test_opening_a_course_with_bad_input(clock, patient, specialist, body, field
     data = {"referral": str(referral.external_id), "planned_first_dose": str(C1), **body}
     response = client_for(specialist).post(f"{API}/courses/", data, format="json")
     assert response.status_code == 400
-    assert list(response.json()) == [field]
+    assert list(response.json()["errors"]) == [field]
     assert not TreatmentCourse.objects.exists()
 
 
@@ -257,4 +257,5 @@ def test_course_list_filters(clock, course, patient, specialist):
     cycles = results(client.get(f"{API}/cycles/", {"course": str(other.external_id)}))
     assert [c["number"] for c in cycles] == [1, 2, 3, 4]
     assert client.get(f"{API}/cycles/", {"state": "nope"}).json() == {
-        "state": ['"nope" is not a valid choice.']}
+        "detail": '"nope" is not a valid choice.', "field": "state",
+        "errors": {"state": ['"nope" is not a valid choice.']}}

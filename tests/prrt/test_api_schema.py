@@ -24,7 +24,7 @@ def schema(tmp_path_factory):
 ])
 def test_every_action_documents_its_answers(schema, path):
     operation = schema["paths"][f"{API}/{path}"]["post"]
-    assert set(operation["responses"]) == {"200", "400", "403", "404", "409"}
+    assert set(operation["responses"]) == {"200", "400", "401", "403", "404", "409", "415"}
     assert "requestBody" in operation
 
 
@@ -33,7 +33,8 @@ def test_reads_and_lists_are_documented(schema):
     for path in ("courses/", "courses/{id}/", "courses/{id}/eligibility/", "cycles/",
                  "cycles/{id}/", "cycles/{id}/recommendation/", "cycles/{cycle_id}/decisions/"):
         assert "get" in paths[f"{API}/{path}"], path
-    assert set(paths[f"{API}/courses/"]["post"]["responses"]) == {"201", "400", "403", "409"}
+    assert set(paths[f"{API}/courses/"]["post"]["responses"]) == {
+        "201", "400", "401", "403", "409", "415"}
 
 
 def test_states_are_named_enums(schema):

@@ -205,3 +205,28 @@ def test_every_finding_belongs_to_exactly_one_criterion(overrides):
             assert criterion.passed is not True, criterion
         if criterion.passed is True:
             assert not serious
+
+
+def test_the_course_page_shows_the_checklist_the_specialist_decides_on_and_then_keeps_it(
+        centre, oncologist, specialist, client):
+    patient = candidate(centre, oncologist, specialist)
+    referral = ReferralFactory(patient=patient, state=ReferralState.CONSULT_BOOKED)
+    course = services.course_open(actor=specialist, referral=referral,
+                                  planned_first_dose=FIRST_DOSE)
+    client.force_login(specialist)
+    url = reverse("prrt:course", args=[course.external_id])
+    html = client.get(url).content.decode()
+    # Before the decision: every criterion, passed ones with their numbers, for the first dose.
+    assert 'data-criterion="ELIGIBILITY.PLATELETS" data-passed="yes"' in html
+    assert "180 ×10⁹/L" in html and "ECOG 1" in html
+    assert "for a first dose on 2026-12-07" in html and "As decided" not in html
+    response = client.post(reverse("prrt:course-eligibility", args=[course.external_id]), {
+        "decision": "approve", "reason": "Eligible after MDT discussion.",
+        "labs_drawn_by": "practice", "lar_during_course_by": "centre",
+        "lar_after_course_by": "practice"})
+    assert response.status_code == 302
+    # After it, the stored evaluation, whatever the record says later.
+    lab_result_add(actor=specialist, patient=patient, analyte="platelets", value="60",
+                   unit="10^9/L", uln=None, collected_at=at(dt.date(2026, 11, 21), 8))
+    html = client.get(url).content.decode()
+    assert "As decided" in html and "180 ×10⁹/L" in html and "60 ×10⁹/L" not in html

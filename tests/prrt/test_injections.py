@@ -162,14 +162,14 @@ def test_api_bad_input_is_a_400_naming_the_field(navigator, patient, change, fie
     body = {**BODY, "patient": str(patient.external_id), **change}
     response = client_for(navigator).post(URL, body, format="json")
     assert response.status_code == 400
-    assert field in response.json(), response.json()
+    assert field in response.json()["errors"], response.json()
     assert not SSAInjection.objects.exists()
 
 
 def test_api_missing_patient_is_a_400(navigator):
     response = client_for(navigator).post(URL, BODY, format="json")
     assert response.status_code == 400
-    assert "patient" in response.json()
+    assert response.json()["field"] == "patient"
 
 
 @pytest.mark.parametrize("persona", ["outside_navigator", "oncologist2"])

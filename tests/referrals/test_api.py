@@ -50,7 +50,7 @@ def test_someone_elses_patient_cannot_be_referred(patient, oncologist2):
         f"{API}/referrals/", {"patient": str(patient.external_id), "question": "PRRT?"},
         format="json")
     assert response.status_code == 400
-    assert list(response.json()) == ["patient"]
+    assert list(response.json()["errors"]) == ["patient"]
     assert not Referral.objects.exists()
 
 
@@ -74,7 +74,7 @@ def test_draft_errors_name_the_field(patient, oncologist, change, field):
     body = {key: value for key, value in body.items() if value is not None}
     response = client_for(oncologist).post(f"{API}/referrals/", body, format="json")
     assert response.status_code == 400
-    assert list(response.json()) == [field]
+    assert list(response.json()["errors"]) == [field]
     assert not Referral.objects.exists()
 
 
@@ -101,7 +101,7 @@ def test_list_is_scoped_and_filters_by_state_and_patient(patient, centre, oncolo
 def test_bad_filters_name_the_parameter(patient, specialist, query, field):
     response = client_for(specialist).get(f"{API}/referrals/{query}")
     assert response.status_code == 400
-    assert list(response.json()) == [field]
+    assert list(response.json()["errors"]) == [field]
 
 
 def test_retrieve_is_audited(patient, specialist):
@@ -161,7 +161,7 @@ def test_an_empty_note_is_refused(patient, specialist, body):
                                            body, format="json")
     assert response.status_code == 400
     body = response.json()
-    assert "body" in body or body.get("field") == "body"
+    assert body["field"] == "body" and list(body["errors"]) == ["body"]
     assert not ReferralNote.objects.exists()
 
 

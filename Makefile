@@ -8,6 +8,9 @@ PIP := $(PY) -m pip --disable-pip-version-check --quiet
 PIP_INSTALL := $(PIP) install --root-user-action=ignore
 # `make run PORT=8001` serves NETcare on another port.
 PORT ?= 8000
+# The suite runs in this many processes (pytest-xdist; each with its own test database, Redis
+# database and var directory, see tests/worker_env.py); `make test TEST_WORKERS=1` runs it in one.
+TEST_WORKERS ?= 2
 
 # The suite runs against this machine's PostgreSQL and Redis.
 TEST_ENV := DATABASE_URL=postgres://postgres@127.0.0.1:5432/netcare \
@@ -47,11 +50,12 @@ lint: $(STAMP)
 	$(TEST_ENV) $(PY) manage.py makemigrations --check --dry-run
 
 test: $(STAMP) services $(NODE_STAMP) lint
-	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
+	$(TEST_ENV) $(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
 
 # The same without the browser and integration tests: a few minutes instead of the whole run.
 test-fast: $(STAMP) services $(NODE_STAMP) lint
-	$(TEST_ENV) $(PY) -m pytest -m "not browser and not integration" $(PYTEST_ARGS)
+	$(TEST_ENV) $(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope \
+		-m "not browser and not integration" $(PYTEST_ARGS)
 
 # Every benchmark (bench/: api_load, dashboard, reminders), each on a database of its own; each
 # ends with one JSON line per figure ({"bench": ..., "ratio": ..., "target": ..., "met": ...}).

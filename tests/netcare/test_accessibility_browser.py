@@ -339,6 +339,13 @@ ACTIVE = """() => {
 }"""
 
 
+def settled_focus(page) -> dict:
+    """Where focus is once htmx has settled the swap (it moves focus after its settle delay,
+    a moment after the new content and the live region's text are in place)."""
+    page.wait_for_function("() => document.activeElement !== document.body")
+    return page.evaluate(ACTIVE)
+
+
 def tab_to(page, predicate: str, limit: int = 80) -> dict:
     """Press Tab until the focused element satisfies the JS `predicate(el)`."""
     for _ in range(limit):
@@ -379,7 +386,7 @@ def test_caseload_task_done_by_keyboard(page, live_server, login, world):
     status = page.locator("#caseload-status")
     expect(status).to_have_text(f"{title}: done recorded.")
     expect(page.locator(f"#{acted_id}")).to_have_count(0)
-    focused = page.evaluate(ACTIVE)
+    focused = settled_focus(page)
     assert focused["item"] == following and focused["tag"] == "summary", focused
     assert focused["text"].startswith("Actions for ")
     assert page.evaluate("() => document.getElementById('caseload-status') === window.liveRegion")
@@ -397,6 +404,8 @@ def test_caseload_task_done_by_keyboard(page, live_server, login, world):
     tab_to(page, "el.tagName === 'BUTTON' && el.textContent.startsWith('Save: done')")
     page.keyboard.press("Enter")
     expect(status).to_contain_text("Not recorded: A task cannot be done in the future.")
+    page.wait_for_function("() => document.activeElement && document.activeElement.textContent"
+                           ".trim() === 'A task cannot be done in the future.'")
     focused = page.evaluate(ACTIVE)
     assert focused["item"] == following and focused["text"] == (
         "A task cannot be done in the future."), focused

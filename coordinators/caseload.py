@@ -81,16 +81,26 @@ class TaskLink:
 
 
 def task_link(task: CareTask) -> TaskLink | None:
-    """The page that acts on `task`: the withheld cycle to rebook (its public id comes from
-    :func:`coordinators.selectors.with_cycle_ref`), the course letter for the referral back."""
-    if task.kind == TaskKind.REBOOK_CYCLE:
-        ref = getattr(task, "cycle_ref", None)
-        if ref is None:
-            return None
-        return TaskLink(f"Rebook cycle {task.cycle}", reverse("prrt:cycle", args=[ref]))
-    if task.kind == TaskKind.REFERRAL_FOLLOW_UP:
-        return TaskLink("Open the course letter",
-                        reverse("letters:letter", args=[task.course.external_id]))
+    """The page that acts on `task`: the cycle to rebook or order the dose for (its public id
+    comes from :func:`coordinators.selectors.with_cycle_ref`), the course letter for the
+    referral back."""
+    course_ref = task.course.external_id if task.kind == TaskKind.REFERRAL_FOLLOW_UP else None
+    return link_for(task.kind, task.cycle, getattr(task, "cycle_ref", None), course_ref,
+                    cycle_url=_url_maker("prrt:cycle"), letter_url=_url_maker("letters:letter"))
+
+
+_CYCLE_LINKS = {TaskKind.REBOOK_CYCLE: "Rebook cycle {}", TaskKind.DOSE_ORDER: "Order the dose "
+                "for cycle {}"}
+
+
+def link_for(kind: str, cycle: int, cycle_ref, course_ref, *, cycle_url,
+             letter_url) -> TaskLink | None:
+    """The one-click link of a task, from plain values (`cycle_url` and `letter_url` make the
+    URLs from public ids)."""
+    if kind in _CYCLE_LINKS and cycle_ref is not None:
+        return TaskLink(_CYCLE_LINKS[kind].format(cycle), cycle_url(cycle_ref))
+    if kind == TaskKind.REFERRAL_FOLLOW_UP and course_ref is not None:
+        return TaskLink("Open the course letter", letter_url(course_ref))
     return None
 
 
@@ -409,10 +419,8 @@ def _fill_tasks(groups: dict[int, PatientGroup], tasks, *, today: dt.date) -> No
                        owner_user=_owner_name(first, last, username), course=course,
                        course_external_id=course_id, cycle_ref=cycle_ref,
                        forms_url=forms_url(external_id))
-        if kind == TaskKind.REBOOK_CYCLE and cycle_ref is not None:
-            task.link = TaskLink(f"Rebook cycle {cycle}", cycle_url(cycle_ref))
-        elif kind == TaskKind.REFERRAL_FOLLOW_UP:
-            task.link = TaskLink("Open the course letter", letter_url(course_id))
+        task.link = link_for(kind, cycle, cycle_ref, course_id, cycle_url=cycle_url,
+                             letter_url=letter_url)
         group = groups[patient_id]
         if group.course is None:
             group.course = CourseRow(course_state)

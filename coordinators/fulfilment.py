@@ -18,6 +18,9 @@ What meets what (dates are the centre's local days, windows the task's earliest.
   or one recorded for the task;
 - octreotide LAR maintenance: a long-acting SSA injection given in the window;
 - rebooking a withheld cycle: a booking made after the decision to withhold;
+- confirmatory labs the day before a dose: a complete decision panel in their window;
+- ordering the dose: the cycle's live dose order placed with the supplier (ordered, confirmed,
+  received or administered);
 - the referral back: the course letter sent.
 """
 
@@ -35,8 +38,18 @@ from coordinators.services import task_fulfil
 from netcare.clock import centre_zone, local_date
 from patients.models import ImagingStudy, LabResult
 from prrt import clinical
-from prrt.models import Administration, Cycle, SSAInjection, TreatmentCourse
+from prrt.models import (
+    Administration,
+    Cycle,
+    DoseOrder,
+    DoseOrderState,
+    SSAInjection,
+    TreatmentCourse,
+)
 from prrt.schedule import booked_since_withhold, last_withhold
+
+PLACED_OR_AFTER = (DoseOrderState.ORDERED, DoseOrderState.CONFIRMED, DoseOrderState.RECEIVED,
+                   DoseOrderState.ADMINISTERED)
 
 
 @dataclass(frozen=True)
@@ -60,6 +73,7 @@ class CourseRecords:
     contacts: list[ContactLogEntry] = field(default_factory=list)
     cycles: dict[int, Cycle] = field(default_factory=dict)
     letter: ReferralLetter | None = None
+    orders: list[DoseOrder] = field(default_factory=list)
     last_long_acting_ssa: dt.date | None = None
     washout_days: int = 28
 
@@ -89,6 +103,9 @@ def load_records(course: TreatmentCourse) -> CourseRecords:
                       .order_by("occurred_at", "id")),
         cycles={c.number: c for c in course.cycles.prefetch_related("decisions")},
         letter=ReferralLetter.objects.filter(course=course).first(),
+        orders=list(DoseOrder.objects.filter(cycle__course=course, ordered_at__isnull=False,
+                                             state__in=PLACED_OR_AFTER)
+                    .select_related("cycle")),
         last_long_acting_ssa=clinical.last_long_acting_ssa(course),
         washout_days=config.ssa_washout_block_days,
     )
@@ -192,6 +209,15 @@ def _rebook(task: CareTask, records: CourseRecords) -> Met | None:
                f"prrt.Cycle:{cycle.external_id}")
 
 
+def _order(task: CareTask, records: CourseRecords) -> Met | None:
+    placed = [o for o in records.orders if o.cycle.number == task.cycle]
+    if not placed:
+        return None
+    order = max(placed, key=lambda o: (o.ordered_at, o.pk))
+    return Met(order.ordered_at, f"Ordered from the supplier (order {order.order_number}).",
+               f"prrt.DoseOrder:{order.external_id}")
+
+
 def _letter(task: CareTask, records: CourseRecords) -> Met | None:
     letter = records.letter
     if letter is None or letter.state != ReferralLetter.State.SENT:
@@ -202,6 +228,8 @@ def _letter(task: CareTask, records: CourseRecords) -> Met | None:
 
 RULES: dict[str, Callable[[CareTask, CourseRecords], Met | None]] = {
     TaskKind.PRE_DOSE_LABS: _labs,
+    TaskKind.CONFIRMATORY_LABS: _labs,
+    TaskKind.DOSE_ORDER: _order,
     TaskKind.POST_COURSE_LABS: _labs,
     TaskKind.INFUSION: _infusion,
     TaskKind.LAR_INJECTION: _lar,

@@ -13,13 +13,16 @@ from coordinators.models import CareTask, TaskKind, TaskState
 from coordinators.plan import plan_sync
 from coordinators.services import task_fulfil
 from netcare import events
-from prrt.models import Cycle, TreatmentCourse
+from prrt.models import CourseState, Cycle, TreatmentCourse
 from prrt.schedule import PLANNED_COURSE_STATES
+from prrt.services import course_refresh
+
+OPEN_COURSE_STATES = (CourseState.APPROVED, CourseState.ACTIVE)  # as the hourly sweep
 
 
 def sync_course_plan(event: events.CourseChanged | events.CycleChanged | events.CycleDecided
                      | events.CycleAdministered | events.CycleBooked
-                     | events.LetterSent) -> None:
+                     | events.DoseOrderChanged | events.LetterSent) -> None:
     """Bring the course's tasks and reminders in line with its plan, on the centre's date."""
     course = TreatmentCourse.objects.filter(pk=event.course_id).first()
     if course is not None:
@@ -33,6 +36,16 @@ def sync_patient_plans(event: events.LabResultRecorded | events.LabResultCorrect
     re-sync the patient's planned courses, which closes what is met."""
     for course in TreatmentCourse.objects.filter(patient_id=event.patient_id,
                                                  state__in=PLANNED_COURSE_STATES):
+        plan_sync(course=course)
+
+
+def sync_centre_plans(event: events.CentreSettingsChanged) -> None:
+    """A setting the plans read changed at the centre (its precaution window): refresh its open
+    courses (a cycle whose shorter window has ended completes) and re-sync their plans, each on
+    the centre's date."""
+    for course in TreatmentCourse.objects.filter(centre_id=event.centre_id,
+                                                 state__in=OPEN_COURSE_STATES).order_by("pk"):
+        course_refresh(course=course)
         plan_sync(course=course)
 
 
@@ -55,6 +68,7 @@ HANDLERS: list[tuple[type[events.Event], events.Handler]] = [
     (events.CycleAdministered, sync_course_plan),
     (events.AdministrationAmended, sync_course_plan),
     (events.CycleBooked, sync_course_plan),
+    (events.DoseOrderChanged, sync_course_plan),
     (events.LetterSent, sync_course_plan),
     (events.LabResultRecorded, sync_patient_plans),
     (events.LabResultCorrected, sync_patient_plans),
@@ -62,4 +76,5 @@ HANDLERS: list[tuple[type[events.Event], events.Handler]] = [
     (events.SSAInjectionRecorded, sync_patient_plans),
     (events.ContactLogged, sync_patient_plans),
     (events.InstructionsGiven, close_education_task),
+    (events.CentreSettingsChanged, sync_centre_plans),
 ]

@@ -23,6 +23,9 @@ from netcare.models import AuditEvent
 class TaskKind(models.TextChoices):
     SSA_WASHOUT_CHECK = "ssa_washout_check", "SSA washout check"
     PRE_DOSE_LABS = "pre_dose_labs", "Pre-dose labs"
+    CONFIRMATORY_LABS = "confirmatory_labs", "Confirmatory labs (day before the dose)"
+    DOSE_ORDER = "dose_order", "Order the dose"
+    MDT_ACTION = "mdt_action", "MDT follow-up action"
     INFUSION = "infusion", "Infusion"
     LAR_INJECTION = "lar_injection", "Octreotide LAR injection"
     RADIATION_SAFETY_EDUCATION = "radiation_safety_education", "Radiation-safety education"
@@ -35,7 +38,10 @@ class TaskKind(models.TextChoices):
     REBOOK_CYCLE = "rebook_cycle", "Rebook the withheld infusion"
 
 
-LAB_TASK_KINDS = (TaskKind.PRE_DOSE_LABS, TaskKind.POST_COURSE_LABS)
+# Tasks that are not the plan's: created by a person's act (an MDT outcome's follow-up actions),
+# never moved or cancelled by re-planning.
+UNPLANNED_KINDS = (TaskKind.MDT_ACTION,)
+LAB_TASK_KINDS = (TaskKind.PRE_DOSE_LABS, TaskKind.CONFIRMATORY_LABS, TaskKind.POST_COURSE_LABS)
 
 
 class TaskState(models.TextChoices):

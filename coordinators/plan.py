@@ -21,6 +21,7 @@ import rules
 from coordinators.fulfilment import fulfil_met_tasks
 from coordinators.models import (
     LAB_TASK_KINDS,
+    UNPLANNED_KINDS,
     CareTask,
     OwnerParty,
     ReferralLetter,
@@ -31,13 +32,16 @@ from coordinators.reminders import reminders_sync
 from coordinators.services import task_cancel_by_plan, task_reopen_by_plan
 from netcare.clock import centre_today, centre_zone
 from prrt.models import (
+    LIVE_ORDER_STATES,
     OPEN_CYCLE_STATES,
     CourseState,
     CycleDecision,
     CycleState,
+    DoseOrder,
     Responsible,
     TreatmentCourse,
 )
+from prrt.orders import calibration_day, default_supplier, supplier_terms
 from prrt.schedule import (
     PLANNED_COURSE_STATES,
     course_plan_events,
@@ -50,6 +54,7 @@ from prrt.services import prrt_sweep
 _EVENT_TASK = {
     rules.EventKind.SSA_WASHOUT: TaskKind.SSA_WASHOUT_CHECK,
     rules.EventKind.PRE_DOSE_LABS: TaskKind.PRE_DOSE_LABS,
+    rules.EventKind.CONFIRMATORY_LABS: TaskKind.CONFIRMATORY_LABS,
     rules.EventKind.INFUSION: TaskKind.INFUSION,
     rules.EventKind.LAR_INJECTION: TaskKind.LAR_INJECTION,
     rules.EventKind.IMAGING: TaskKind.IMAGING,
@@ -119,6 +124,7 @@ def _owner(kind: str, course: TreatmentCourse, *, referred_back: bool = False) -
         return OwnerParty.PRACTICE
     agreed = {
         TaskKind.PRE_DOSE_LABS: course.labs_drawn_by,
+        TaskKind.CONFIRMATORY_LABS: course.labs_drawn_by,
         TaskKind.POST_COURSE_LABS: course.labs_drawn_by,
         TaskKind.LAR_INJECTION: course.lar_during_course_by,
         TaskKind.LAR_MAINTENANCE: course.lar_after_course_by,
@@ -150,9 +156,24 @@ def move_out_of_precaution_windows(
     return dataclasses.replace(task, earliest=earliest, due=due, latest=latest)
 
 
+@dataclass(frozen=True)
+class DoseToOrder:
+    """A cycle whose dose the centre orders: the order task is due on the supplier's cut-off."""
+
+    cycle: int
+    sequence: int  # the order of this cycle, from 1 (a cancelled order is followed by another)
+    deadlines: rules.OrderDeadlines
+    supplier: str
+    booked: bool
+
+
+ORDER_LEAD_DAYS = 14  # the order task opens this long before the cut-off
+
+
 def plan_tasks(events: Sequence[rules.PlanEvent], *, course: TreatmentCourse,
                rebooks: Sequence[Rebook] = (), referred_back: bool = False,
-               withholds: Mapping[int, int] | None = None) -> list[PlannedTask]:
+               withholds: Mapping[int, int] | None = None,
+               doses: Sequence[DoseToOrder] = ()) -> list[PlannedTask]:
     """The CareTasks a plan asks for (pure: no database).
 
     One task per plan event, except: the precaution window becomes a radiation-safety education
@@ -209,6 +230,17 @@ def plan_tasks(events: Sequence[rules.PlanEvent], *, course: TreatmentCourse,
             str(last.basis),
             "Refer the patient back: send the course letter (doses, withholds, adverse events, "
             "the follow-up plan with its dates and owners) to the referring oncologist.")
+    for dose in doses:
+        d = dose.deadlines
+        first = "" if dose.booked else "Book the infusion, then "
+        planned.append(PlannedTask(
+            kind=TaskKind.DOSE_ORDER, cycle=dose.cycle, sequence=dose.sequence,
+            earliest=_days(d.order_by, -ORDER_LEAD_DAYS), due=d.order_by, latest=d.order_by,
+            basis=str(rules.Basis.PLANNED), owner_party=OwnerParty.CENTRE,
+            note=f"{first}order the cycle {dose.cycle} dose from {dose.supplier} by "
+                 f"{d.order_by:%a %d %b %Y} (calibration {d.calibration_day:%d %b %Y}); "
+                 f"pre-dose labs by {d.labs_by:%d %b %Y}; free cancellation until "
+                 f"{d.free_cancellation_until:%a %d %b %Y}."))
     planned.extend(PlannedTask(
         kind=TaskKind.REBOOK_CYCLE, cycle=rebook.cycle, sequence=rebook.sequence,
         earliest=rebook.recheck, due=rebook.recheck,
@@ -238,9 +270,11 @@ def plan_sync(*, course: TreatmentCourse, today: dt.date | None = None) -> PlanS
             course=course, state=ReferralLetter.State.SENT).exists()
         withholds = withholds_per_cycle(course)
         planned = plan_tasks(events, course=course, rebooks=rebooks_for(course, withholds),
-                             referred_back=referred_back, withholds=withholds)
+                             referred_back=referred_back, withholds=withholds,
+                             doses=doses_to_order(course, events))
         existing = {(t.kind, t.cycle, t.sequence): t for t in
-                    CareTask.objects.select_for_update().filter(course=course)}
+                    CareTask.objects.select_for_update().filter(course=course)
+                    .exclude(kind__in=UNPLANNED_KINDS)}
         wanted = {p.key: p for p in planned}
         new: list[CareTask] = []
         for key, plan in wanted.items():
@@ -309,6 +343,38 @@ def _infusion_appointments(course: TreatmentCourse) -> None:
                                 state=TaskState.OPEN).exclude(
             appointment_at=at, appointment_place=place).update(
             appointment_at=at, appointment_place=place)
+
+
+def doses_to_order(course: TreatmentCourse,
+                   events: Sequence[rules.PlanEvent]) -> list[DoseToOrder]:
+    """The doses a running course still has to order, at a centre with a supplier (or with
+    orders already): one per planned infusion of an open cycle, on its order's calibration day
+    (else the planned day), with the deadlines of its supplier."""
+    if course.state not in PLANNED_COURSE_STATES:
+        return []
+    orders = list(DoseOrder.objects.filter(cycle__course=course).select_related("supplier",
+                                                                                "cycle"))
+    supplier = default_supplier(course.centre)
+    if supplier is None and not orders:
+        return []
+    open_cycles = {c.number: c for c in course.cycles.filter(state__in=OPEN_CYCLE_STATES)}
+    doses = []
+    for event in events:
+        cycle = open_cycles.get(event.cycle)
+        if event.kind != rules.EventKind.INFUSION or cycle is None:
+            continue
+        mine = [o for o in orders if o.cycle_id == cycle.pk]
+        live = next((o for o in mine if o.state in LIVE_ORDER_STATES), None)
+        ended = sum(1 for o in mine if o.state not in LIVE_ORDER_STATES)
+        source = live.supplier if live is not None else supplier
+        if source is None:
+            continue
+        day = calibration_day(live, course.centre) if live is not None else event.due
+        doses.append(DoseToOrder(
+            cycle=cycle.number, sequence=1 + ended, supplier=source.name,
+            deadlines=rules.order_deadlines(day, supplier_terms(source)),
+            booked=cycle.booked_date is not None))
+    return doses
 
 
 def withholds_per_cycle(course: TreatmentCourse) -> dict[int, int]:

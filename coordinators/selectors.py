@@ -28,12 +28,16 @@ def visible_tasks(user) -> QuerySet[CareTask]:
         "patient", "course", "owner_user")
 
 
+CYCLE_PAGE_TASKS = (TaskKind.REBOOK_CYCLE, TaskKind.DOSE_ORDER)
+
+
 def with_cycle_ref(tasks: QuerySet[CareTask]) -> QuerySet[CareTask]:
-    """`tasks`, each rebooking task annotated with its cycle's public id (``cycle_ref``) for the
-    link to the cycle page, in the same query (None for every other task)."""
+    """`tasks`, each task acted on from its cycle's page (rebooking, ordering the dose)
+    annotated with the cycle's public id (``cycle_ref``) for the link, in the same query (None
+    for every other task)."""
     cycle = Cycle.objects.filter(course_id=OuterRef("course_id"), number=OuterRef("cycle"))
     return tasks.annotate(cycle_ref=Case(
-        When(kind=TaskKind.REBOOK_CYCLE, then=Subquery(cycle.values("external_id")[:1])),
+        When(kind__in=CYCLE_PAGE_TASKS, then=Subquery(cycle.values("external_id")[:1])),
         default=None))
 
 

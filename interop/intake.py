@@ -140,8 +140,20 @@ def receive_observations(*, centre, message: InboundMessage,
                          observations: Sequence[IncomingObservation], actor) -> IntakeOutcome:
     """Judge and keep each observation of `message` (see the module's docstring), in one
     transaction. The results stored are recorded as `actor` (the system's account)."""
-    outcome = IntakeOutcome()
     ranges = CentreRanges.of(centre.pk)
+    try:
+        return _receive(centre=centre, message=message, observations=observations,
+                        actor=actor, ranges=ranges)
+    except IntegrityError:
+        # Another message carrying the same results was stored at the same moment: once it has
+        # committed, they are duplicates here.
+        return _receive(centre=centre, message=message, observations=observations,
+                        actor=actor, ranges=ranges)
+
+
+def _receive(*, centre, message: InboundMessage, observations: Sequence[IncomingObservation],
+             actor, ranges: CentreRanges) -> IntakeOutcome:
+    outcome = IntakeOutcome()
     with transaction.atomic():
         seen = set(ReceivedResult.objects.filter(
             centre=centre, result_key__in=[o.result_key for o in observations])

@@ -132,6 +132,15 @@ class CycleChanged(Transitioned):
 
 
 @dataclass(frozen=True)
+class DoseOrderChanged(Transitioned):
+    """A dose order was created, moved or went through its workflow: the plan's order task and
+    the infusion calendar follow it."""
+
+    course_id: int = 0
+    cycle_id: int = 0
+
+
+@dataclass(frozen=True)
 class TaskChanged(Transitioned):
     course_id: int = 0
 
@@ -185,6 +194,18 @@ class LetterSent(Event):
 
     course_id: int
     letter_id: int
+
+
+# --- centres -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CentreSettingsChanged(Event):
+    """A setting of the centre's that its plans read changed (`what`: e.g. "precaution_days",
+    when its precaution sheet changed the precaution window): its courses' plans re-sync."""
+
+    centre_id: int
+    what: str = ""
 
 
 # --- the bus -----------------------------------------------------------------------------------

@@ -10,7 +10,9 @@ dose or booking before). The checks, with messages that say what to do:
   30);
 - the pre-dose labs window: labs already drawn for this cycle more than 14 days before the new
   day will have to be repeated (a warning);
-- never in the past, never on or before the previous dose.
+- never in the past, never on or before the previous dose;
+- where the centre has infusion rooms, a free slot of that day (prrt.capacity): its room and
+  start time become the place and time, and the database never lets two bookings hold it.
 
 A later cycle's own booking that the new day leaves outside its 49-63 day window is released
 (with a warning): it has to be booked again.
@@ -29,8 +31,8 @@ from netcare import audit, events
 from netcare.clock import centre_today, local_date, plan_date_error
 from netcare.models import Role
 from netcare.workflow import TransitionConflict, TransitionForbidden, TransitionInvalid
-from prrt import clinical
-from prrt.models import OPEN_CYCLE_STATES, Administration, CourseEvent, CourseState, Cycle
+from prrt import capacity, clinical, orders
+from prrt.models import OPEN_CYCLE_STATES, CourseEvent, CourseState, Cycle
 from prrt.schedule import course_plan_events, infusion_days
 
 
@@ -38,17 +40,6 @@ from prrt.schedule import course_plan_events, infusion_days
 class BookingResult:
     cycle: Cycle
     warnings: list[str] = field(default_factory=list)
-
-
-def _previous_dose_day(cycle: Cycle) -> tuple[dt.date | None, bool]:
-    """The day of the dose before `cycle` and whether it was given (else: as planned)."""
-    if cycle.number == 1:
-        return None, False
-    previous = cycle.course.cycles.get(number=cycle.number - 1)
-    administration = Administration.objects.filter(cycle=previous).first()
-    if administration is not None:
-        return local_date(administration.administered_at, cycle.course.centre), True
-    return previous.planned_date, False
 
 
 def booking_checks(cycle: Cycle, day: dt.date, *, reason: str,
@@ -61,7 +52,7 @@ def booking_checks(cycle: Cycle, day: dt.date, *, reason: str,
     if day < today:
         raise TransitionInvalid(f"{day:%d %b %Y} is in the past: book today or later.",
                                 field="booked_date")
-    previous, given = _previous_dose_day(cycle)
+    previous, given = capacity.previous_dose_day(cycle)
     outside = False
     if previous is not None:
         gap = (day - previous).days
@@ -100,8 +91,13 @@ def booking_checks(cycle: Cycle, day: dt.date, *, reason: str,
 
 
 def cycle_book(*, actor, cycle: Cycle, booked_date: dt.date, booked_time: dt.time | None = None,
-               place: str = "", reason: str = "") -> BookingResult:
-    """Book (or rebook) the infusion of `cycle` on `booked_date`, as the centre's team."""
+               place: str = "", reason: str = "",
+               slot: capacity.SlotKey | None = None) -> BookingResult:
+    """Book (or rebook) the infusion of `cycle` on `booked_date`, as the centre's team.
+
+    A centre with infusion rooms books into a free `slot` on that day (its room and start time
+    become the place and time; the slot is taken, or moved, in this transaction); a centre
+    without rooms takes the day, time and place as given."""
     reason = (reason or "").strip()
     place = (place or "").strip()
     if actor is None or actor.role not in (Role.NAVIGATOR, Role.SPECIALIST) \
@@ -124,6 +120,9 @@ def cycle_book(*, actor, cycle: Cycle, booked_date: dt.date, booked_time: dt.tim
                 "booked.")
         today = centre_today(course.centre)
         warnings, outside = booking_checks(locked, booked_date, reason=reason, today=today)
+        taken = _slot_for(locked, booked_date, slot)
+        if taken is not None:
+            booked_time, place = taken.start, taken.room.name
         rebooking = locked.booked_date is not None
         before = audit.snapshot(locked, ["booked_date", "booked_time", "booked_place",
                                          "booked_reason", "booked_outside_interval"])
@@ -134,14 +133,39 @@ def cycle_book(*, actor, cycle: Cycle, booked_date: dt.date, booked_time: dt.tim
         locked.save(update_fields=["booked_date", "booked_time", "booked_place", "booked_reason",
                                    "booked_outside_interval", "booked_at", "updated_at"])
         name = "rebook" if rebooking else "book"
+        if taken is not None:
+            capacity.slot_take(actor=actor, cycle=locked, slot=taken)
+        else:
+            capacity.slot_release(locked, actor=actor)  # the centre books without rooms now
+        where = f" ({taken.room.name} at {taken.start:%H:%M})" if taken is not None else ""
         CourseEvent.objects.create(course=course, cycle=locked, actor=actor, transition=name,
                                    source=locked.state, target=locked.state,
-                                   reason=f"Infusion {name}ed for {booked_date:%d %b %Y}"
+                                   reason=f"Infusion {name}ed for {booked_date:%d %b %Y}{where}"
                                           + (f": {reason}" if reason else "."))
         audit.record_update(actor=actor, obj=locked, before=before, note=reason or name)
         warnings += _release_later_bookings(locked, actor)
+        # The dose orders follow the bookings: prepared, moved, or cancelled (prrt.orders).
+        warnings += orders.orders_follow_bookings(actor=actor, course=course, today=today)
         events.publish(events.CycleBooked(course_id=course.pk, cycle_id=locked.pk))
     return BookingResult(locked, warnings)
+
+
+def _slot_for(cycle: Cycle, day: dt.date, slot: capacity.SlotKey | None) -> capacity.Slot | None:
+    """The slot the booking takes: required (and checked) when the centre has infusion rooms,
+    refused when it has none."""
+    centre = cycle.course.centre
+    if not capacity.centre_has_rooms(centre):
+        if slot is not None:
+            raise TransitionInvalid("The centre has no infusion rooms: give the day, time and "
+                                    "place.", field="slot")
+        return None
+    if slot is None:
+        raise TransitionInvalid(capacity.CHOOSE_A_SLOT, field="slot")
+    if slot.day != day:
+        raise TransitionInvalid(f"That slot is on {slot.day:%d %b %Y}, not on the infusion day "
+                                f"({day:%d %b %Y}): {capacity.CHOOSE_A_SLOT.lower()}",
+                                field="slot")
+    return capacity.slot_check(centre, slot, cycle=cycle)
 
 
 def _release_later_bookings(cycle: Cycle, actor) -> list[str]:
@@ -167,8 +191,9 @@ def _release_later_bookings(cycle: Cycle, actor) -> list[str]:
         Cycle.objects.filter(pk=later.pk).update(booked_date=None, booked_time=None,
                                                  booked_place="", booked_at=timezone.now())
         later.refresh_from_db()
+        freed = capacity.slot_release(later, actor=actor)
         note = (f"Booking of {released:%d %b %Y} released: {gap} days after cycle "
-                f"{later.number - 1}.")
+                f"{later.number - 1}." + (f" Slot freed: {freed}." if freed else ""))
         CourseEvent.objects.create(course=later.course, cycle=later, actor=actor,
                                    transition="release_booking", source=later.state,
                                    target=later.state, reason=note)

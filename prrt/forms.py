@@ -7,7 +7,9 @@ from django.utils import timezone
 
 from patients.forms import CentreDateTimeField
 from patients.models import AdverseEvent
+from prrt.capacity import CHOOSE_A_SLOT, SlotKey
 from prrt.models import AMENDABLE_FIELDS, Responsible
+from prrt.orders import OrderAction
 
 DATE = forms.DateInput(attrs={"type": "date"})
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"})
@@ -57,6 +59,10 @@ class CycleDecisionForm(forms.Form):
                              widget=forms.Textarea(attrs={"rows": 3}),
                              help_text="Required when your decision differs from the "
                                        "recommendation.")
+    order_action = forms.ChoiceField(
+        label="The dose already ordered (withhold)", required=False,
+        choices=OrderAction.CHOICES, widget=forms.RadioSelect,
+        help_text="Past its free cancellation: cancelling it now is charged.")
 
 
 class AdministrationForm(forms.Form):
@@ -82,8 +88,25 @@ class AdministrationForm(forms.Form):
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
+class SlotField(forms.Field):
+    """One infusion slot, offered as radios (the page sets the free slots as the widget's
+    choices); any slot key is read, and the booking decides whether it is free."""
+
+    widget = forms.RadioSelect
+
+    def to_python(self, value) -> SlotKey | None:
+        if value in self.empty_values:
+            return None
+        try:
+            return SlotKey.parse(value)
+        except ValueError as exc:
+            raise forms.ValidationError(CHOOSE_A_SLOT) from exc
+
+
 class BookingForm(forms.Form):
-    """Book or rebook the infusion: the day, and the time and room when known."""
+    """Book or rebook the infusion: the day, and the time and room when known. Where the centre
+    has infusion rooms (`rooms`), a free slot instead: its room and start time are the place and
+    time; another day (outside the window the slots are offered in) lists that day's slots."""
 
     booked_date = forms.DateField(
         label="Infusion day", widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}))
@@ -94,6 +117,26 @@ class BookingForm(forms.Form):
     reason = forms.CharField(
         label="Reason", required=False, widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Required outside 49-63 days after the previous dose; say why it moved.")
+
+    def __init__(self, *args, rooms: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.rooms = rooms
+        if rooms:
+            del self.fields["booked_time"], self.fields["place"]
+            day = self.fields["booked_date"]
+            day.required = False
+            day.label = "Another day (outside the window)"
+            day.help_text = ("To book outside the days offered, give the day and a reason, then "
+                             "Book: that day's free slots are offered.")
+            self.fields = {"slot": SlotField(label="Free infusion slot", required=False),
+                           **self.fields}
+
+    def clean(self):
+        data = super().clean()
+        if self.rooms and not data.get("slot") and not data.get("booked_date") \
+                and "slot" not in self.errors and "booked_date" not in self.errors:
+            self.add_error("slot", CHOOSE_A_SLOT)
+        return data
 
 
 class AdministrationAmendForm(forms.Form):

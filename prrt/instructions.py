@@ -1,7 +1,9 @@
 """The written radiation-safety instructions given to a patient after each infusion.
 
-The precautions are those of the PRRT best-practice article's Table 2; the dates are this
-patient's: from the infusion day through the last day of the centre's precaution window.
+The precautions are the centre's precaution sheet (prrt.precautions: its own items, each for its
+own number of days, or the PRRT best-practice article's Table 2 for the centre's precaution
+window); the dates are this patient's: from the infusion day through the last day of each
+precaution, grouped by that day when they differ.
 """
 
 from __future__ import annotations
@@ -18,33 +20,31 @@ from netcare.clock import local_date
 from netcare.models import Role
 from prrt import clinical
 from prrt.models import Cycle
+from prrt.precautions import TABLE_2, SheetGroup, SheetItem, precaution_sheet, sheet_groups
 from prrt.schedule import course_plan_events
 
-PRECAUTIONS = (
-    "Sleep in a separate bed.",
-    "Keep about 2 metres (6 feet) between you and other people as much as possible.",
-    "Sit in the back seat of cars and across the table from others.",
-    "Limit contact with small children and pregnant women.",
-    "Wash your hands for one full minute with soap and water after using the toilet.",
-    "Flush the toilet twice after each use.",
-    "No one should touch your bodily fluids or secretions.",
-    "Do not have sexual intercourse.",
-    "Quickly clean up spilled bodily fluids, wearing gloves.",
-    "Throw away items soiled with bodily fluids: flush them down the toilet or put them in a "
-    "plastic bag in the household rubbish.",
-    "Wash your clothing, sheets and towels separately from those of others in your home.",
-    "Shower every day.",
-)
+PRECAUTIONS = TABLE_2  # the default sheet: the article's Table 2 (prrt.precautions)
 
 
 @dataclass(frozen=True)
 class Instructions:
+    """`until` and `days` are the longest precaution's; `groups` give each precaution its own
+    end date; `no_bloods_until` is the last day of the plan's no-routine-bloods window."""
+
     cycle: Cycle
     infusion_day: dt.date
     until: dt.date
     days: int
     precautions: tuple[str, ...]
     appointments: list[rules.PlanEvent]
+    sheet: tuple[SheetItem, ...] = ()
+    groups: tuple[SheetGroup, ...] = ()
+    no_bloods_until: dt.date | None = None
+
+    @property
+    def grouped(self) -> bool:
+        """The sheet names several end dates, or whom a precaution protects."""
+        return len(self.groups) > 1 or any(group.audience for group in self.groups)
 
     @property
     def patient(self):
@@ -70,10 +70,13 @@ def instructions_for(cycle: Cycle, *, today: dt.date) -> Instructions:
            if administration else cycle.planned_date)
     plan = course_plan_events(course)  # the same plan as the care tasks and every page
     upcoming = [event for event in plan if event.kind in APPOINTMENT_KINDS and event.due > day]
-    return Instructions(cycle=cycle, infusion_day=day,
-                        until=day + dt.timedelta(days=config.precaution_days),
-                        days=config.precaution_days, precautions=PRECAUTIONS,
-                        appointments=upcoming[:6])
+    sheet = tuple(precaution_sheet(course.centre))  # the centre's own, or Table 2
+    days = max(item.days for item in sheet)
+    return Instructions(cycle=cycle, infusion_day=day, until=day + dt.timedelta(days=days),
+                        days=days, precautions=tuple(item.text for item in sheet),
+                        appointments=upcoming[:6], sheet=sheet,
+                        groups=tuple(sheet_groups(sheet, day)),
+                        no_bloods_until=day + dt.timedelta(days=config.precaution_days))
 
 
 def instructions_html(instructions: Instructions) -> str:

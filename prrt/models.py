@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
@@ -28,6 +29,16 @@ def _is_specialist(obj, user) -> bool:
 
 def _is_centre_staff(obj, user) -> bool:
     return user.role in (Role.SPECIALIST, Role.NAVIGATOR) and user.centre_id == obj.centre_id
+
+
+def _is_centre_staff_of_cycle(order, user) -> bool:
+    return user is not None and user.role in (Role.SPECIALIST, Role.NAVIGATOR) \
+        and user.centre_id == order.cycle.course.centre_id
+
+
+def _centre_staff_or_system(order, user) -> bool:
+    """Cancelled or marked administered by the team, or by NETcare when the cycle is."""
+    return user is None or _is_centre_staff_of_cycle(order, user)
 
 
 def _system(obj, user) -> bool:
@@ -358,3 +369,241 @@ class SSAInjection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_agent_display()} {self.given_at:%Y-%m-%d}"
+
+
+# --- The centre's PRRT logistics: dose orders, infusion rooms and slots, precaution sheets ----
+
+
+class Supplier(models.Model):
+    """A radiopharmaceutical supplier a centre orders its doses from, with the ordering terms.
+
+    Defaults are the manufacturer's public US terms: order by the Tuesday two weeks before the
+    calibration time; cancel free up to 10 days before (later: USD 500); an unused dose is
+    charged (USD 2,000) unless the patient became ineligible through pre-treatment testing."""
+
+    external_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    centre = models.ForeignKey(Centre, on_delete=models.CASCADE, related_name="suppliers")
+    name = models.CharField(max_length=120)
+    active = models.BooleanField(default=True)
+    order_cutoff_weekday = models.PositiveSmallIntegerField(
+        default=1, validators=[MaxValueValidator(6)],
+        help_text="The weekday orders must be placed by (0 Monday … 6 Sunday).")
+    order_cutoff_weeks_before = models.PositiveSmallIntegerField(
+        default=2, validators=[MaxValueValidator(8)],
+        help_text="Order by that weekday this many weeks before the calibration day.")
+    free_cancellation_days_before = models.PositiveSmallIntegerField(
+        default=10, validators=[MaxValueValidator(60)],
+        help_text="Cancelling up to this many days before the calibration day is free.")
+    late_cancellation_charge = models.DecimalField(max_digits=10, decimal_places=2,
+                                                   default=500)
+    unused_dose_charge = models.DecimalField(max_digits=10, decimal_places=2, default=2000)
+    currency = models.CharField(max_length=3, default="USD")
+
+    class Meta:
+        ordering = ["centre", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["centre", "name"], name="supplier_name_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DoseOrderState(models.TextChoices):
+    TO_ORDER = "to_order", "To order"
+    ORDERED = "ordered", "Ordered"
+    CONFIRMED = "confirmed", "Confirmed"
+    RECEIVED = "received", "Received"
+    ADMINISTERED = "administered", "Administered"
+    CANCELLED = "cancelled", "Cancelled"
+    WASTED = "wasted", "Wasted"
+
+
+LIVE_ORDER_STATES = (DoseOrderState.TO_ORDER, DoseOrderState.ORDERED, DoseOrderState.CONFIRMED,
+                     DoseOrderState.RECEIVED)
+
+
+class DoseOrder(ConcurrentTransitionMixin, models.Model):
+    """The dose of [177Lu]Lu-DOTA-TATE made for one cycle and one calibration time.
+
+    to_order -> ordered -> confirmed -> received -> administered; cancelled (before it is
+    received; late, and charged, after the free-cancellation deadline) or wasted (received and
+    not given; charged unless the patient became ineligible through pre-treatment testing).
+    A cycle has at most one live order. State changes only through prrt.orders."""
+
+    external_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    cycle = models.ForeignKey(Cycle, on_delete=models.PROTECT, related_name="dose_orders")
+    supplier = models.ForeignKey(Supplier, on_delete=models.PROTECT, related_name="orders")
+    state = FSMField(default=DoseOrderState.TO_ORDER, choices=DoseOrderState.choices,
+                     protected=True, db_index=True)
+    calibration_at = models.DateTimeField(help_text="The calibration date and time.")
+    activity_gbq = models.DecimalField(max_digits=4, decimal_places=2,
+                                       validators=[MinValueValidator(0.1),
+                                                   MaxValueValidator(8)])
+    order_number = models.CharField(max_length=60, blank=True)
+    ordered_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    lot_number = models.CharField(max_length=60, blank=True)
+    measured_activity_gbq = models.DecimalField(max_digits=5, decimal_places=2, null=True,
+                                                blank=True)
+    measured_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True,
+                                    help_text="When it was administered, cancelled or wasted.")
+    end_reason = models.TextField(blank=True)
+    late = models.BooleanField(default=False,
+                               help_text="Cancelled after the free-cancellation deadline.")
+    ineligible_on_testing = models.BooleanField(
+        default=False, help_text="Wasted because pre-treatment testing made the patient "
+                                 "ineligible: the charge is waived.")
+    charge = models.DecimalField(max_digits=10, decimal_places=2, default=0)
+    currency = models.CharField(max_length=3, default="USD")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["calibration_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cycle"], condition=models.Q(state__in=LIVE_ORDER_STATES),
+                name="dose_order_one_live_per_cycle"),
+            models.CheckConstraint(condition=models.Q(charge__gte=0),
+                                   name="dose_order_charge_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Dose order for cycle {self.cycle_id} ({self.state})"
+
+    @property
+    def centre_id(self) -> int:
+        return self.cycle.course.centre_id
+
+    @transition(field=state, source=DoseOrderState.TO_ORDER, target=DoseOrderState.ORDERED,
+                permission=_is_centre_staff_of_cycle)
+    def place(self) -> None:
+        pass
+
+    @transition(field=state, source=DoseOrderState.ORDERED, target=DoseOrderState.CONFIRMED,
+                permission=_is_centre_staff_of_cycle)
+    def confirm(self) -> None:
+        pass
+
+    @transition(field=state, source=[DoseOrderState.ORDERED, DoseOrderState.CONFIRMED],
+                target=DoseOrderState.RECEIVED, permission=_is_centre_staff_of_cycle)
+    def receive(self) -> None:
+        pass
+
+    @transition(field=state, source=list(LIVE_ORDER_STATES),
+                target=DoseOrderState.ADMINISTERED, permission=_centre_staff_or_system)
+    def administer(self) -> None:
+        pass
+
+    @transition(field=state, source=[DoseOrderState.TO_ORDER, DoseOrderState.ORDERED,
+                                     DoseOrderState.CONFIRMED],
+                target=DoseOrderState.CANCELLED, permission=_centre_staff_or_system)
+    def cancel(self) -> None:
+        pass
+
+    @transition(field=state, source=DoseOrderState.RECEIVED, target=DoseOrderState.WASTED,
+                permission=_is_centre_staff_of_cycle)
+    def waste(self) -> None:
+        pass
+
+
+class InfusionRoom(models.Model):
+    """A shielded room the centre infuses in, and its slots (an infusion takes about half a
+    day: two slots a day by default)."""
+
+    external_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    centre = models.ForeignKey(Centre, on_delete=models.CASCADE, related_name="infusion_rooms")
+    name = models.CharField(max_length=80)
+    active = models.BooleanField(default=True)
+    slot_times = models.JSONField(
+        default=list, blank=True,
+        help_text='The start time of each slot of a day, e.g. ["08:30", "13:00"].')
+    weekdays = models.JSONField(
+        default=list, blank=True,
+        help_text="The weekdays the room infuses on (0 Monday … 6 Sunday), e.g. [0, 1, 2, 3].")
+
+    class Meta:
+        ordering = ["centre", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["centre", "name"], name="infusion_room_name_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        """Slot times as "HH:MM", earliest first, and weekdays 0-6, each once (the admin's
+        form shows what is wrong beside the field)."""
+        # prrt.capacity reads these settings and imports this module: imported here.
+        from prrt.capacity import room_settings_errors
+
+        errors = room_settings_errors(self)
+        if errors:
+            raise ValidationError(errors)
+
+
+class InfusionClosure(models.Model):
+    """Days a room (or, without a room, the whole centre) does not infuse: holidays, servicing."""
+
+    centre = models.ForeignKey(Centre, on_delete=models.CASCADE, related_name="infusion_closures")
+    room = models.ForeignKey(InfusionRoom, on_delete=models.CASCADE, null=True, blank=True,
+                             related_name="closures")
+    start_date = models.DateField()
+    end_date = models.DateField()
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["start_date", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(end_date__gte=models.F("start_date")),
+                                   name="infusion_closure_ends_after_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Closed {self.start_date} - {self.end_date}"
+
+
+class InfusionSlotBooking(models.Model):
+    """A cycle's infusion in one room's slot on one day: never two in one slot (a database
+    constraint), at most one slot per cycle."""
+
+    room = models.ForeignKey(InfusionRoom, on_delete=models.PROTECT, related_name="bookings")
+    day = models.DateField()
+    slot = models.PositiveSmallIntegerField(help_text="The index of the slot in the room's day.")
+    cycle = models.OneToOneField(Cycle, on_delete=models.CASCADE, related_name="slot_booking")
+    booked_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["day", "room", "slot"]
+        constraints = [
+            models.UniqueConstraint(fields=["room", "day", "slot"],
+                                    name="infusion_slot_booked_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.room} {self.day} slot {self.slot}"
+
+
+class PrecautionItem(models.Model):
+    """One line of the centre's radiation-safety precaution sheet, with its own duration
+    (e.g. 3 days for adults, 7 days near children and pregnant women). A centre without items
+    uses the article's Table 2 for the centre's precaution window."""
+
+    centre = models.ForeignKey(Centre, on_delete=models.CASCADE,
+                               related_name="precaution_items")
+    position = models.PositiveSmallIntegerField(default=0)
+    text = models.TextField()
+    days = models.PositiveSmallIntegerField(validators=[MinValueValidator(1),
+                                                        MaxValueValidator(60)])
+    audience = models.CharField(
+        max_length=120, blank=True,
+        help_text='Who it protects, when not everyone (e.g. "children and pregnant women").')
+
+    class Meta:
+        ordering = ["centre", "position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.text[:40]} ({self.days} days)"

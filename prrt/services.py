@@ -27,7 +27,7 @@ from netcare.workflow import (
 )
 from patients.records import eligibility_review
 from patients.services import adverse_event_report
-from prrt import clinical
+from prrt import capacity, clinical, orders
 from prrt.models import (
     MAX_CYCLES,
     OPEN_CYCLE_STATES,
@@ -255,11 +255,14 @@ def cycle_decide_check(*, actor, cycle: Cycle, decision: str) -> None:
 
 def cycle_decide(*, actor, cycle: Cycle, decision: str, today: dt.date,
                  activity_gbq: Decimal | None = None, categories: list[str] | None = None,
-                 reason: str = "") -> CycleDecision:
+                 reason: str = "", order_action: str = "") -> CycleDecision:
     """Approve (with 7.4 or 3.7 GBq), withhold (with the triggering categories) or discontinue.
 
     The rules' recommendation and the labs it used are stored with the decision. A decision that
-    differs from the recommendation needs a written reason and is marked on the record."""
+    differs from the recommendation needs a written reason and is marked on the record. A
+    withhold cancels the cycle's dose order; past its free cancellation, `order_action` says
+    whether to cancel it late (charged) or keep the dose (prrt.orders). What happened to the
+    order is in the returned decision's ``order_notes``."""
     reason = (reason or "").strip()
     if decision not in CycleDecision.Decision.values:
         raise TransitionInvalid(f"Unknown decision '{decision}'.", field="decision")
@@ -332,8 +335,13 @@ def cycle_decide(*, actor, cycle: Cycle, decision: str, today: dt.date,
             TreatmentCourse.objects.filter(pk=locked.course_id).update(
                 baseline=clinical.baseline_snapshot(locked.course, recommendation.labs, today))
         audit.record_create(actor=actor, obj=record)
+        record.order_notes = []
         if decision == CycleDecision.Decision.WITHHOLD:
+            record.order_notes = orders.orders_after_stop(
+                actor=actor, cycle=locked, today=today, order_action=order_action,
+                why="withheld")
             cycle_dates_sync(locked.course)  # the cycle now waits for its recheck day
+            capacity.slot_release(locked, actor=None, why="the cycle was withheld.")
         events.publish(events.CycleDecided(course_id=locked.course_id, cycle_id=locked.pk,
                                            decision_id=record.pk, decision=decision))
     return record
@@ -352,8 +360,14 @@ def course_discontinue(*, actor, course: TreatmentCourse, reason: str,
                                            reason_required=True), actor, reason,
                               after_apply=apply)
         for cycle in course.cycles.filter(state__in=OPEN_CYCLE_STATES):
-            _cycle_step(cycle, Step("cancel", "cancel the cycle"), None,
-                        "The course was discontinued.")
+            cancelled = _cycle_step(cycle, Step("cancel", "cancel the cycle"), None,
+                                    "The course was discontinued.")
+            capacity.slot_release(cancelled, actor=None, why="the cycle was cancelled.")
+            # Nothing more will be given: its dose order is cancelled (charged when late).
+            orders.orders_after_stop(actor=actor, cycle=cancelled,
+                                     today=centre_today(course.centre),
+                                     order_action=orders.OrderAction.CANCEL,
+                                     why="cancelled: the course was discontinued")
     return course
 
 
@@ -412,6 +426,7 @@ def cycle_administer(*, actor, cycle: Cycle, administered_at: dt.datetime,
             precautions_given=precautions_given, warnings=warnings,
             notes=notes, recorded_by=actor)
         audit.record_create(actor=actor, obj=administration)
+        orders.orders_after_administration(cycle=locked)
         course = locked.course
         if course.state == CourseState.APPROVED:
             course = _course_step(course, Step("activate", "start the course"), actor)

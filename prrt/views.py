@@ -15,7 +15,7 @@ from netcare.clock import centre_today
 from netcare.models import Role
 from netcare.workflow import TransitionError
 from patients.models import LabResult
-from prrt import bookings, clinical, selectors, services
+from prrt import bookings, capacity, clinical, order_views, orders, selectors, services
 from prrt.amendments import administration_amend, amendment_rows
 from prrt.forms import (
     AdministrationAmendForm,
@@ -168,22 +168,73 @@ def _administration_context(cycle, amend_form=None) -> dict:
     }
 
 
-def _cycle_context(request, cycle, form=None, booking_form=None, amend_form=None):
+def _booking_form(cycle, rooms: bool) -> BookingForm:
+    if rooms:
+        return BookingForm(rooms=True)
+    return BookingForm(initial={"booked_date": cycle.planned_date,
+                                "booked_time": cycle.booked_time, "place": cycle.booked_place})
+
+
+def _slot_choices(cycle, form: BookingForm, today) -> dict:
+    """The free slots the booking form offers, as radios grouped by day, with the days the
+    rules allow in the field's help (and a day outside them the navigator asked for)."""
+    day = form.cleaned_data.get("booked_date") if hasattr(form, "cleaned_data") else None
+    offer = capacity.slot_offer(cycle, today, day=day)
+    field = form.fields["slot"]
+    field.widget.choices = [(str(slot.key), slot.label) for slot in offer.slots]
+    if not offer.window_open:
+        field.help_text = (f"No day is left in the days the rules allow (from "
+                           f"{offer.start:%a %d %b %Y}): give another day and a reason.")
+    else:
+        interval = ("after the withhold, until the 16-week limit; a reason is needed after 63 "
+                    "days" if cycle.state == CycleState.WITHHELD
+                    else "49-63 days after the previous dose")
+        ordering = ", in time to order the dose" if orders.default_supplier(
+            cycle.course.centre) is not None else ""
+        field.help_text = (f"The days the rules allow: {offer.start:%a %d %b} to "
+                           f"{offer.end:%a %d %b %Y} ({interval}, after the SSA washout, not in "
+                           f"the past{ordering}).")
+        if not any(offer.start <= slot.day <= offer.end for slot in offer.slots):
+            field.help_text += " No slot is free then: give another day and a reason."
+    form["slot"].help_text = field.help_text  # the bound field may be read already
+    days = {str(slot.key): slot.day for slot in offer.slots}
+    grouped: dict = {}
+    for radio in form["slot"]:
+        grouped.setdefault(days[radio.data["value"]], []).append(radio)
+    return {"slot_offer": offer, "slot_days": list(grouped.items())}
+
+
+def render_cycle(request, cycle, *, status: int = 200, order_form=None) -> HttpResponse:
+    """The cycle page, with a form of the dose order panel and its errors (prrt.order_views)."""
+    return render(request, "prrt/cycle.html", _cycle_context(request, cycle,
+                                                             order_form=order_form),
+                  status=status)
+
+
+def _cycle_context(request, cycle, form=None, booking_form=None, amend_form=None,
+                   order_form=None):
     today = centre_today(cycle.course.centre)
     decisions = list(cycle.decisions.select_related("decided_by"))
     labs_in_error(decisions)
+    is_centre_staff = request.user.role in (Role.SPECIALIST, Role.NAVIGATOR)
+    bookable = cycle.state in OPEN_CYCLE_STATES
+    if booking_form is None:
+        rooms = is_centre_staff and bookable and capacity.centre_has_rooms(cycle.course.centre)
+        booking_form = _booking_form(cycle, rooms)
     context = {"cycle": cycle, "course": cycle.course, "patient": cycle.course.patient,
                "form": form or CycleDecisionForm(),
-               "booking_form": booking_form or BookingForm(initial={
-                   "booked_date": cycle.planned_date, "booked_time": cycle.booked_time,
-                   "place": cycle.booked_place}),
-               "bookable": cycle.state in OPEN_CYCLE_STATES,
+               "booking_form": booking_form,
+               "bookable": bookable,
                "administration_form": AdministrationForm(
                    initial={"activity_gbq": cycle.approved_activity_gbq}),
                "decisions": decisions,
                "is_specialist": request.user.role == Role.SPECIALIST,
-               "is_centre_staff": request.user.role in (Role.SPECIALIST, Role.NAVIGATOR),
-               **_administration_context(cycle, amend_form)}
+               "is_centre_staff": is_centre_staff,
+               **_administration_context(cycle, amend_form),
+               **order_views.order_context(cycle, today=today, is_centre_staff=is_centre_staff,
+                                           bound=order_form)}
+    if booking_form.rooms and is_centre_staff and bookable:
+        context.update(_slot_choices(cycle, booking_form, today))
     if cycle.state in (CycleState.PLANNED, CycleState.READY, CycleState.WITHHELD):
         try:
             recommendation = clinical.recommendation_for(cycle, today=today)
@@ -200,6 +251,8 @@ def _cycle_context(request, cycle, form=None, booking_form=None, amend_form=None
             crcl = recommendation.decision.crcl
             context["crcl"] = crcl
         context["readiness"] = clinical.readiness(cycle, today=today)
+    if cycle.state in (CycleState.PLANNED, CycleState.READY):
+        context["order_choice"] = orders.order_choice_needed(cycle, today=today)
     return context
 
 
@@ -218,14 +271,17 @@ def cycle_decide(request: HttpRequest, external_id) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         try:
-            services.cycle_decide(
+            decided = services.cycle_decide(
                 actor=request.user, cycle=cycle, decision=data["decision"],
                 activity_gbq=data["activity_gbq"] or None, categories=data["categories"],
-                reason=data["reason"], today=centre_today(cycle.course.centre))
+                reason=data["reason"], today=centre_today(cycle.course.centre),
+                order_action=data["order_action"])
         except TransitionError as exc:
             _form_error(request, form, exc)
         else:
             messages.success(request, "Decision recorded.")
+            for note in decided.order_notes:
+                messages.warning(request, note)
             return redirect("prrt:cycle", external_id=cycle.external_id)
     messages.error(request, "The decision was not recorded.")
     return render(request, "prrt/cycle.html", _cycle_context(request, cycle, form),
@@ -237,20 +293,24 @@ def cycle_decide(request: HttpRequest, external_id) -> HttpResponse:
 def cycle_book(request: HttpRequest, external_id) -> HttpResponse:
     """Book or rebook the infusion; the plan, the tasks and the later cycles move with it."""
     cycle = selectors.cycle_for(request.user, external_id)
-    form = BookingForm(request.POST)
+    form = BookingForm(request.POST, rooms=capacity.centre_has_rooms(cycle.course.centre))
     if form.is_valid():
         data = form.cleaned_data
+        slot = data.get("slot")
+        day = slot.day if slot is not None else data["booked_date"]
         try:
             result = bookings.cycle_book(
-                actor=request.user, cycle=cycle, booked_date=data["booked_date"],
-                booked_time=data["booked_time"], place=data["place"], reason=data["reason"])
+                actor=request.user, cycle=cycle, booked_date=day,
+                booked_time=data.get("booked_time"), place=data.get("place", ""),
+                reason=data["reason"], slot=slot)
         except TransitionError as exc:
             _form_error(request, form, exc)
         else:
             for warning in result.warnings:
                 messages.warning(request, warning)
-            messages.success(request, f"Cycle {cycle.number} booked for "
-                                      f"{data['booked_date']:%d %b %Y}.")
+            where = (f" at {result.cycle.booked_time:%H:%M}, {result.cycle.booked_place}"
+                     if slot is not None else "")
+            messages.success(request, f"Cycle {cycle.number} booked for {day:%d %b %Y}{where}.")
             return redirect("prrt:cycle", external_id=cycle.external_id)
     messages.error(request, "The infusion was not booked.")
     return render(request, "prrt/cycle.html", _cycle_context(request, cycle, booking_form=form),

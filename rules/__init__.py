@@ -54,6 +54,11 @@ Course plan (§3)
     ``course_plan(first_dose_date, doses, config, *, course_ended=False) ->
     tuple[PlanEvent, ...]``; ``PlanEvent(kind, cycle, earliest, due, latest, basis, note)``;
     ``EventKind``; ``ROUTINE_BLOOD_KINDS``; ``add_months``.
+Dose orders (the supplier's terms)
+    ``OrderTerms`` (order cut-off weekday and weeks before, free-cancellation days, charges,
+    currency); ``order_deadlines(calibration_day, terms) -> OrderDeadlines`` (``order_by``,
+    ``free_cancellation_until``, ``labs_by``); ``cancellation_charge(day, deadlines, terms,
+    ordered=)`` and ``waste_charge(ineligible_on_testing=, terms=)`` -> ``Charge``.
 Scenario contract (§5)
     ``assess(data, config) -> dict``; ``assess_json(text, config) -> dict``; ``load_json``;
     ``parse_dose_scenario``; ``render_dose_decision(decision, date, as_recommendation=)``
@@ -90,6 +95,14 @@ from .inputs import (
     Sex,
     plausible,
 )
+from .orders import (
+    Charge,
+    OrderDeadlines,
+    OrderTerms,
+    cancellation_charge,
+    order_deadlines,
+    waste_charge,
+)
 from .plan import ROUTINE_BLOOD_KINDS, Basis, EventKind, PlanEvent, add_months, course_plan
 from .renal import CreatinineClearance, creatinine_clearance
 from .scenario import (
@@ -105,6 +118,8 @@ from .triggers import INPUT_NAMES, Trigger, TriggerEvaluation, evaluate_triggers
 from .units import SPECS, Analyte, LabValue, Quantity, convert, lab_value, quantity
 
 __all__ = [
+    "Charge", "OrderDeadlines", "OrderTerms", "cancellation_charge", "order_deadlines",
+    "waste_charge",
     "Action", "AdverseEvent", "Analyte", "Baseline", "Basis", "Category", "Course",
     "CreatinineClearance", "CtcaeGrade", "DEFAULT_CONFIG", "Differentiation", "Dose",
     "DoseDecision", "DoseInput", "EligibilityInput", "EventKind", "Finding", "Grade", "GradeResult",

@@ -74,6 +74,12 @@ class RulesConfig:
     # Pre-dose labs: drawn within this many days before the dose, aimed this many days before it.
     pre_dose_lab_window_days: int = 14
     pre_dose_labs_due_days_before: int = 7
+    # When the centre orders its doses: pre-dose labs drawn at the latest this many days before
+    # the dose, so their results are known before the supplier's free-cancellation deadline
+    # (its days before + 1; 0 = up to the day of the dose). Optional confirmatory labs the day
+    # before the dose.
+    pre_dose_labs_by_days_before: int = 0
+    confirmatory_labs_day_before: bool = False
     # Follow-up after the course (§3).
     post_course_labs_days: int = 35
     post_treatment_pet_months: int = 3
@@ -113,6 +119,8 @@ class RulesConfig:
             raise ValueError("cycle window must satisfy early <= interval <= late")
         if not 0 <= self.pre_dose_labs_due_days_before <= self.pre_dose_lab_window_days:
             raise ValueError("pre_dose_labs_due_days_before must lie within the lab window")
+        if not 0 <= self.pre_dose_labs_by_days_before < self.pre_dose_lab_window_days:
+            raise ValueError("pre_dose_labs_by_days_before must leave days in the lab window")
         if self.precaution_days < 0:
             raise ValueError("precaution_days must not be negative")
         busy_days = self.precaution_days + self.pre_dose_labs_due_days_before

@@ -10,6 +10,9 @@ date when it is still planned, so a delayed cycle moves everything after it. Eve
   allowed (28 days); ``earliest`` equals ``due``.
 - ``pre_dose_labs``: within 14 days before the dose, aimed 7 days before it, never inside the
   previous infusion's precaution window; the day of the dose itself (before the infusion) is fine.
+  A centre that orders its doses aims them before the supplier's free-cancellation deadline
+  (``pre_dose_labs_by_days_before``: the event is due then, and still met up to the dose);
+  ``confirmatory_labs`` (optional) the day before the dose.
 - ``infusion``: the dose; an actual dose has one date, a booked one its booked date, a planned one
   its 49–63 day window. A cycle after a booked one counts from the booked date.
 - ``lar_injection``: octreotide LAR 30 mg IM 4–24 h after the infusion (day 0 or day 1).
@@ -37,6 +40,7 @@ from .inputs import Dose, validate_doses
 class EventKind(StrEnum):
     SSA_WASHOUT = "ssa_washout"
     PRE_DOSE_LABS = "pre_dose_labs"
+    CONFIRMATORY_LABS = "confirmatory_labs"
     INFUSION = "infusion"
     LAR_INJECTION = "lar_injection"
     RADIATION_PRECAUTIONS = "radiation_precautions"
@@ -173,7 +177,18 @@ def _cycle_events(infusion: PlanEvent, previous: PlanEvent | None,
     if previous is not None:
         labs_earliest = max(labs_earliest, _days(previous.due, config.precaution_days + 1))
     labs_due = max(labs_earliest, _days(day, -config.pre_dose_labs_due_days_before))
+    # Ordered doses: aimed so the results are known by the free-cancellation deadline; drawn
+    # later (up to the dose) they still count, with a charge if the dose is then cancelled.
+    labs_by = _days(day, -config.pre_dose_labs_by_days_before)
+    labs_due, labs_earliest = min(labs_due, labs_by), min(labs_earliest, labs_by)
     window_end = _days(day, config.precaution_days)
+    confirmatory = []
+    if config.confirmatory_labs_day_before:
+        day_before = _days(day, -1)
+        confirmatory.append(PlanEvent(
+            EventKind.CONFIRMATORY_LABS, cycle, day_before, day_before, day, basis,
+            f"Confirmatory labs before cycle {cycle}: CBC with differential, creatinine and "
+            "bilirubin the day before the dose (or the morning of it)."))
     return [
         PlanEvent(EventKind.SSA_WASHOUT, cycle, washout_due, washout_due,
                   _days(infusion.earliest, -config.ssa_washout_block_days), basis,
@@ -185,6 +200,7 @@ def _cycle_events(infusion: PlanEvent, previous: PlanEvent | None,
                   f"Labs before cycle {cycle}: CBC with differential; creatinine, BUN, albumin, "
                   "ALP, AST, ALT, total bilirubin. Many centres repeat them the day before or "
                   "the day of the dose."),
+        *confirmatory,
         infusion,
         PlanEvent(EventKind.LAR_INJECTION, cycle, day, day, _days(day, 1), basis,
                   f"Octreotide LAR 30 mg IM 4–24 h after the cycle {cycle} infusion."),

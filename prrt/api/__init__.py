@@ -8,6 +8,6 @@ the serializer or a service found the fault.
 """
 
 from prrt.api.courses import CourseViewSet
-from prrt.api.cycles import CycleDecisionViewSet, CycleViewSet
+from prrt.api.cycles import CycleDecisionViewSet, CycleDoseOrderViewSet, CycleViewSet
 
-__all__ = ["CourseViewSet", "CycleDecisionViewSet", "CycleViewSet"]
+__all__ = ["CourseViewSet", "CycleDecisionViewSet", "CycleDoseOrderViewSet", "CycleViewSet"]

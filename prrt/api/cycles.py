@@ -19,7 +19,7 @@ from netcare.workflow import (
     TransitionInvalid,
     check_transition,
 )
-from prrt import bookings, clinical, selectors, services
+from prrt import bookings, capacity, clinical, selectors, services
 from prrt.api.base import PrrtViewMixin, action_schema
 from prrt.api.serializers import (
     DECIDABLE_CYCLE_STATES,
@@ -31,10 +31,12 @@ from prrt.api.serializers import (
     CycleRecommendationSerializer,
     CycleSerializer,
     CycleWithholdSerializer,
+    DoseOrderSerializer,
 )
 from prrt.models import (
     Cycle,
     CycleDecision,
+    DoseOrder,
 )
 
 # --- booking the infusion -------------------------------------------------------------------
@@ -50,6 +52,19 @@ class CycleRescheduleSerializer(serializers.Serializer):
     reason = serializers.CharField(
         required=False, allow_blank=True, default="",
         help_text="Required to book outside 49-63 days after the previous dose.")
+    slot = serializers.CharField(
+        required=False, allow_null=True, default=None,
+        help_text="At a centre with infusion rooms, the free slot to take, as "
+                  "`<room id>_<YYYY-MM-DD>_<slot index>` (its day must be `planned_date`); its "
+                  "room and start time become the place and time.")
+
+    def validate_slot(self, value):
+        if value in (None, ""):
+            return None
+        try:
+            return capacity.SlotKey.parse(value)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from exc
 
 
 class CycleBookingSerializer(serializers.Serializer):
@@ -197,7 +212,8 @@ class CycleViewSet(PrrtViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
         try:
             booked = bookings.cycle_book(
                 actor=request.user, cycle=cycle, booked_date=data["planned_date"],
-                booked_time=data["time"], place=data["place"], reason=data["reason"])
+                booked_time=data["time"], place=data["place"], reason=data["reason"],
+                slot=data["slot"])
         except TransitionInvalid as exc:
             raise TransitionInvalid(exc.message,
                                     field=BOOKING_FIELDS.get(exc.field, exc.field)) from exc
@@ -226,12 +242,9 @@ class CycleViewSet(PrrtViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
     list=extend_schema(summary="The decisions taken on the cycle (audited)",
                        responses={200: CycleDecisionSerializer(many=True), 404: NOT_FOUND}),
 )
-class CycleDecisionViewSet(PrrtViewMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
-    """Every decision on the cycle, oldest first, with the recommendation and the labs it was
-    taken on, whether it followed the recommendation, and why."""
+class CycleRecordsViewSet(PrrtViewMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Records of one cycle (its decisions, its dose orders), listed under it."""
 
-    queryset = CycleDecision.objects.select_related("decided_by").order_by("decided_at", "id")
-    serializer_class = CycleDecisionSerializer
     cycle_url_kwarg = "cycle_id"
     audit_lists = False  # every read is audited as a view of the cycle's course
 
@@ -250,3 +263,20 @@ class CycleDecisionViewSet(PrrtViewMixin, mixins.ListModelMixin, viewsets.Generi
         if getattr(self, "swagger_fake_view", False):  # schema generation: no request user
             return queryset.none()
         return queryset.filter(cycle=self.get_cycle())
+
+
+class CycleDecisionViewSet(CycleRecordsViewSet):
+    """Every decision on the cycle, oldest first, with the recommendation and the labs it was
+    taken on, whether it followed the recommendation, and why."""
+
+    queryset = CycleDecision.objects.select_related("decided_by").order_by("decided_at", "id")
+    serializer_class = CycleDecisionSerializer
+
+
+class CycleDoseOrderViewSet(CycleRecordsViewSet):
+    """The cycle's dose orders, oldest first: the live one (at most one) and those cancelled or
+    wasted, each with its deadlines in the centre's calendar and what it cost."""
+
+    queryset = DoseOrder.objects.select_related("supplier", "cycle__course__centre").order_by(
+        "created_at", "id")
+    serializer_class = DoseOrderSerializer

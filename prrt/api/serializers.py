@@ -24,9 +24,12 @@ from prrt.models import (
     Cycle,
     CycleDecision,
     CycleState,
+    DoseOrder,
+    DoseOrderState,
     Responsible,
     TreatmentCourse,
 )
+from prrt.orders import OrderAction, deadlines_of
 
 COURSE_ACTIONS = ("approve", "reject", "discontinue")
 CYCLE_ACTIONS = ("approve", "withhold", "discontinue", "administer")
@@ -333,6 +336,12 @@ class CycleWithholdSerializer(serializers.Serializer):
     reason = serializers.CharField(
         required=False, allow_blank=True, default="",
         help_text="Required when the decision differs from the recommendation.")
+    order_action = NamedChoiceField(
+        [OrderAction.CANCEL, OrderAction.KEEP], component="DoseOrderActionEnum", required=False,
+        default="",
+        help_text="The cycle's dose, ordered and past its free cancellation: `cancel` it (the "
+                  "late charge applies) or `keep` it. Required then; otherwise the order is "
+                  "cancelled free of charge.")
 
 
 class CycleDiscontinueSerializer(serializers.Serializer):
@@ -400,3 +409,41 @@ class CycleFilterSerializer(serializers.Serializer):
                                     help_text="Only cycles in this state (`ready`: waiting for "
                                               "a specialist).")
     course = serializers.UUIDField(required=False, help_text="Only this course's cycles.")
+
+
+class DoseOrderSerializer(serializers.ModelSerializer):
+    """A dose of [177Lu]Lu-DOTA-TATE ordered for the cycle, with the supplier's deadlines as
+    the centre's calendar days."""
+
+    id = serializers.UUIDField(source="external_id", read_only=True)
+    state = _read_only_choice(DoseOrderState.choices, "DoseOrderStateEnum")
+    supplier = serializers.CharField(source="supplier.name", read_only=True)
+    order_by = serializers.SerializerMethodField(help_text="The supplier's order cut-off.")
+    free_cancellation_until = serializers.SerializerMethodField(
+        help_text="The last day a cancellation is free.")
+    labs_by = serializers.SerializerMethodField(
+        help_text="Pre-dose labs drawn by this day are known before the free cancellation.")
+
+    class Meta:
+        model = DoseOrder
+        fields = ["id", "state", "supplier", "order_number", "calibration_at", "activity_gbq",
+                  "order_by", "free_cancellation_until", "labs_by", "ordered_at",
+                  "confirmed_at", "lot_number", "measured_activity_gbq", "measured_at",
+                  "received_at", "ended_at", "end_reason", "late", "ineligible_on_testing",
+                  "charge", "currency"]
+        read_only_fields = fields
+
+    def _deadlines(self, order: DoseOrder):
+        return deadlines_of(order, order.cycle.course.centre)
+
+    @extend_schema_field(serializers.DateField())
+    def get_order_by(self, order: DoseOrder):
+        return self._deadlines(order).order_by
+
+    @extend_schema_field(serializers.DateField())
+    def get_free_cancellation_until(self, order: DoseOrder):
+        return self._deadlines(order).free_cancellation_until
+
+    @extend_schema_field(serializers.DateField())
+    def get_labs_by(self, order: DoseOrder):
+        return self._deadlines(order).labs_by

@@ -23,7 +23,9 @@ from tests.prrt.builders import approved_course, enter_labs, give
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "templates"
 # Rendered into PDFs or emails, never served to a browser: no CSP applies to them.
-NOT_SERVED = {"coordinators/letter_pdf.html", "prrt/instructions.html"}
+NOT_SERVED = {"coordinators/letter_pdf.html", "prrt/instructions.html",
+              "network/mdt_pdf_style.html", "network/mdt_agenda_pdf.html",
+              "network/mdt_outcome_pdf.html"}
 
 
 def directives(response) -> dict[str, list[str]]:

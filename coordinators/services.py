@@ -17,7 +17,7 @@ from collections.abc import Callable
 from django.db import transaction
 from django.utils import timezone
 
-from coordinators.models import CareTask, CareTaskEvent, OwnerParty, TaskState
+from coordinators.models import UNPLANNED_KINDS, CareTask, CareTaskEvent, OwnerParty, TaskState
 from coordinators.reminders import reminders_sync
 from netcare import audit, events
 from netcare.access import can_change_patient, can_view_patient
@@ -29,6 +29,7 @@ from netcare.workflow import (
     TransitionInvalid,
     run_transition,
 )
+from prrt.models import TreatmentCourse
 
 STEPS = {
     "complete": Step("complete", "mark the task done"),
@@ -106,6 +107,46 @@ def task_reopen_by_plan(*, task: CareTask,
 
 
 # --- what people do -------------------------------------------------------------------------
+
+
+def task_create_by_person(*, actor, course, kind: str, due: dt.date, owner_party: str,
+                          owner_user=None, note: str = "", earliest: dt.date | None = None
+                          ) -> CareTask:
+    """A task that is not the plan's (an MDT outcome's follow-up action: UNPLANNED_KINDS), made
+    by `actor` on `course`: the next free sequence of (course, kind, cycle 0), owned by the
+    centre, the practice or `owner_user`, due on `due` (open from `earliest`, else `due`).
+    Re-planning never moves or cancels it. A "create" event row, an audit row and a
+    ``TaskChanged`` domain event, and the course's reminders re-synced, in one transaction."""
+    if kind not in UNPLANNED_KINDS:
+        raise TransitionInvalid("Only tasks outside the plan are made by hand.", field="kind")
+    if owner_party not in OwnerParty.values or (owner_party == OwnerParty.USER) != (
+            owner_user is not None):
+        raise TransitionInvalid("Name a user, or the centre or the practice.", field="owner")
+    earliest = earliest if earliest is not None and earliest <= due else due
+    with transaction.atomic():
+        # The course row lock serialises two people numbering tasks of one course.
+        locked = (TreatmentCourse.objects.select_for_update(of=("self",))
+                  .select_related("centre", "patient").get(pk=course.pk))
+        if actor is None or not can_change_patient(actor, locked.patient):
+            raise TransitionForbidden("You cannot add tasks for this patient.")
+        if owner_user is not None and not (owner_user.is_active
+                                           and can_view_patient(owner_user, locked.patient)):
+            raise TransitionInvalid("That user cannot see this patient.", field="owner")
+        date_error = plan_date_error(due, today=centre_today(locked.centre), what="The due day")
+        if date_error:
+            raise TransitionInvalid(date_error, field="due")
+        last = (CareTask.objects.filter(course=locked, kind=kind, cycle=0)
+                .order_by("-sequence").values_list("sequence", flat=True).first())
+        task = CareTask.objects.create(
+            course=locked, patient=locked.patient, kind=kind, cycle=0,
+            sequence=(last or 0) + 1, owner_party=owner_party, owner_user=owner_user,
+            earliest=earliest, due=due, latest=due, basis="planned", note=note.strip())
+        CareTaskEvent.objects.create(task=task, actor=actor, transition="create", source="",
+                                     target=task.state, reason=task.note)
+        audit.record_create(actor=actor, obj=task)
+        events.publish(_changed("create", actor)(task, "", task.state))
+        reminders_sync(locked, today=centre_today(locked.centre))
+    return task
 
 
 def _check_may_act(actor, task: CareTask) -> None:

@@ -5,6 +5,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from coordinators import api as coordinators_api
+from network import mdt_api, network_api
 from patients import api as patients_api
 from prrt import api as prrt_api
 from prrt.api.injections import SSAInjectionViewSet
@@ -29,8 +30,14 @@ router.register("courses", prrt_api.CourseViewSet, basename="course")
 router.register("cycles", prrt_api.CycleViewSet, basename="cycle")
 router.register("cycles/<uuid:cycle_id>/decisions", prrt_api.CycleDecisionViewSet,
                 basename="cycle-decisions")
+router.register("cycles/<uuid:cycle_id>/dose-orders", prrt_api.CycleDoseOrderViewSet,
+                basename="cycle-dose-orders")
 router.register("ssa-injections", SSAInjectionViewSet, basename="ssa-injection")
 router.register("care-tasks", coordinators_api.CareTaskViewSet, basename="care-task")
+router.register("econsults", network_api.EConsultViewSet, basename="econsult")
+router.register("bulletins", network_api.BulletinViewSet, basename="bulletin")
+router.register("mdt-meetings", mdt_api.MdtMeetingViewSet, basename="mdt-meeting")
+router.register("mdt-cases", mdt_api.MdtCaseViewSet, basename="mdt-case")
 
 urlpatterns = [
     path("patients/<uuid:patient_id>/tumour/",

@@ -13,8 +13,9 @@ from coordinators.letters import letter_prepare, letter_send
 from netcare.models import User
 from patients.models import Patient
 from patients.services import imaging_add, lab_result_add
-from prrt import services
-from prrt.models import Cycle, TreatmentCourse
+from prrt import capacity, orders, services
+from prrt.bookings import cycle_book
+from prrt.models import Cycle, InfusionSlotBooking, TreatmentCourse
 from referrals.services import referral_transition
 
 NORMAL = {"platelets": ("210", "10^9/L"), "hemoglobin": ("128", "g/L"),
@@ -114,11 +115,12 @@ def seed_demo_courses(today: dt.date) -> list[str]:
         due = run.cycle(2).planned_date
         run.labs(due - dt.timedelta(days=2), platelets=("71", "10^9/L"))
         run.decide(2, due - dt.timedelta(days=1), "withhold", categories=["thrombocytopenia"])
-        later = due + dt.timedelta(days=14)
+        later = _infusion_weekday(due + dt.timedelta(days=14))
         # The navigator rebooked cycle 2 two weeks later. The demo's history lies in the past,
         # where the booking service (rightly) books nothing: the booking is written as it was.
         Cycle.objects.filter(pk=run.cycle(2).pk).update(booked_date=later,
                                                        booked_at=timezone.now())
+        _occupy_slot(run.cycle(2), later)
         run.labs(later - dt.timedelta(days=1), platelets=("104", "10^9/L"))
         run.decide(2, later, "approve", "3.7")
         run.give(2, later, "3.7")
@@ -155,9 +157,29 @@ def seed_demo_courses(today: dt.date) -> list[str]:
                     uptake_score=4)
         run = _start(patient, today + dt.timedelta(days=3), specialist, navigator, today=today)
         run.labs(today - dt.timedelta(days=1))
+        # The navigator booked its infusion into the first free slot from the planned day.
+        start = today + dt.timedelta(days=3)
+        slot = capacity.free_slots(run.course.centre, start, start + dt.timedelta(days=7))[0]
+        cycle_book(actor=navigator, cycle=run.cycle(1), booked_date=slot.day, slot=slot.key)
+        # Its dose was ordered from the supplier, who confirmed it.
+        order = orders.live_order(run.cycle(1))
+        order = orders.dose_order_place(actor=navigator, order=order, order_number="SYN-24017")
+        orders.dose_order_confirm(actor=navigator, order=order)
         services.course_refresh(course=run.course, today=today)
         created.append("cycle ready for approval")
     return created
+
+
+def _infusion_weekday(day: dt.date) -> dt.date:
+    """`day`, or the next day the demo's infusion rooms work (Monday to Thursday)."""
+    return day + dt.timedelta(days=(7 - day.weekday()) % 7 if day.weekday() > 3 else 0)
+
+
+def _occupy_slot(cycle: Cycle, day: dt.date) -> None:
+    """A backdated booking takes the first free slot of its day, as it would have."""
+    slot = capacity.free_slots(cycle.course.centre, day, day)[0]
+    InfusionSlotBooking.objects.create(room=slot.room, day=day, slot=slot.index, cycle=cycle)
+    Cycle.objects.filter(pk=cycle.pk).update(booked_time=slot.start, booked_place=slot.room.name)
 
 
 def _at(day: dt.date) -> dt.datetime:

@@ -73,7 +73,9 @@ INSTALLED_APPS = [
     "referrals",
     "prrt",
     "coordinators",
+    "network",
     "interop",
+    "analytics",
 ]
 
 MIDDLEWARE = [

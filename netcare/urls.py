@@ -34,6 +34,8 @@ urlpatterns = [
     path("api/v1/", include("netcare.api_urls")),
     path("fhir/R4/", include("interop.fhir.urls")),
     path("interop/", include("interop.urls")),
+    path("network/", include("network.urls")),
+    path("analytics/", include("analytics.urls")),
     # OAuth2 client credentials for registered systems (interop.auth): tokens and revocation.
     path("o/token/", oauth2_views.TokenView.as_view(), name="oauth2-token"),
     path("o/revoke_token/", oauth2_views.RevokeTokenView.as_view(), name="oauth2-revoke"),

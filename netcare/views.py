@@ -21,6 +21,8 @@ from netcare import audit, health
 from netcare.access import role_required
 from netcare.clock import local_date, user_today
 from netcare.models import AuditEvent, Role
+from network.bulletins import oncologist_network
+from network.mdt_selectors import recent_outcomes
 from patients.models import AdverseEvent
 from prrt.models import (
     OPEN_CYCLE_STATES,
@@ -165,10 +167,13 @@ def oncologist_home(request: HttpRequest) -> HttpResponse:
         patient.more_obligations = max(len(held) - OBLIGATIONS_SHOWN, 0)
         patient.prrt = (_course_summary(patient.planned_courses[0])
                         if patient.planned_courses else None)
+    outcomes = recent_outcomes(request.user)  # MDT outcomes signed for their patients
     audit.record_list(request=request, what="oncologist-home",
-                      patient_ids=audit.patients_named(patients, ""))
+                      patient_ids=[*audit.patients_named(patients, ""),
+                                   *audit.patients_named(outcomes)])
     return render(request, "netcare/oncologist_home.html",
-                  {"patients": patients, "today": today})
+                  {"patients": patients, "today": today, "mdt_outcomes": outcomes,
+                   "network": oncologist_network(request.user)})
 
 
 @never_cache

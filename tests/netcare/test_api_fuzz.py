@@ -44,6 +44,9 @@ from werkzeug.test import Client as WSGIClient
 
 from netcare import session as netcare_session
 from netcare.models import Role
+from network.bulletins import bulletin_publish
+from network.econsult import econsult_ask
+from network.mdt import case_list, meeting_schedule
 from patients.services import lab_result_add
 from prrt import services as prrt_services
 from prrt.injections import ssa_injection_record
@@ -149,6 +152,16 @@ def world(centre, practice, navigator, specialist, oncologist, django_capture_on
             state=ReferralState.ACCEPTED)
         prrt_services.course_open(actor=specialist, referral=review,
                                   planned_first_dose=today + dt.timedelta(days=30))
+        # The shared-care network: an e-consult from the oncologist, a bulletin to its network.
+        econsult_ask(actor=oncologist, centre=centre, data={
+            "question": "Candidate for PRRT?", "primary_site": "pancreas"})
+        bulletin_publish(actor=specialist, centre=centre, kind="trial", title="A trial opens",
+                         body="Ask us about eligibility.")
+        # An MDT meeting with one of the oncologist's patients on its list.
+        meeting = meeting_schedule(actor=navigator, chair=specialist, place="Board room",
+                                   starts_at=timezone.now() + dt.timedelta(days=2))
+        case_list(actor=navigator, meeting=meeting, patient=course.patient,
+                  question="Continue PRRT?")
     assert course.cycles.filter(administration__isnull=False).exists()
     assert planned.care_tasks.exists()
     assert {navigator.role, oncologist.role} == {Role.NAVIGATOR, Role.REFERRING_ONCOLOGIST}

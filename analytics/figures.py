@@ -34,7 +34,14 @@ from analytics.shapes import (
     stats_columns,
     stats_of,
 )
-from analytics.sql import DaysBetween, grouped, local_day, local_month, not_negative
+from analytics.sql import (
+    DaysBetween,
+    grouped,
+    local_day,
+    local_month,
+    monthly_counts,
+    not_negative,
+)
 from prrt.models import MAX_CYCLES, Administration, CourseEvent, CourseState, CycleDecision
 from referrals.models import ReferralState
 
@@ -285,12 +292,7 @@ def _infusions(scope: Scope) -> QuerySet[Administration]:
 def lar_timing(scope: Scope) -> Figure:
     """The octreotide LAR injection after each infusion given in the period: within 4-24 h
     (both included), earlier, later, or not recorded; per month."""
-    found = grouped(_infusions(scope), group=("month",),
-                    counts={"n": Count("pk"), **{name: Count("pk", filter=condition)
-                                                 for name, condition in _LAR.items()}})
-    rows = [Row(month_key(month), (month_label(month),),
-                {key: found.get((month,), {}).get(key, 0) for key in ("n", *_LAR)})
-            for month in scope.months]
+    rows = monthly_counts(_infusions(scope), scope.months, _LAR)
     return Figure(
         "lar-timing", "LAR injections after the infusion",
         "Each infusion given in the month and its octreotide LAR injection: 4 to 24 hours after "

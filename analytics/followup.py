@@ -29,6 +29,7 @@ from analytics.sql import (
     grouped,
     local_day,
     local_month,
+    monthly_counts,
     not_negative,
 )
 from coordinators.models import CareTask, OwnerParty, ReferralLetter, TaskKind
@@ -60,12 +61,7 @@ def maintenance_injections(scope: Scope) -> Figure:
     in their window, given late, missed (skipped, or the window passed with nothing given), or
     with the window still open; per month of the due day."""
     states = _maintenance_states(scope)
-    found = grouped(_maintenance(scope), group=("month",),
-                    counts={"n": Count("pk"), **{name: Count("pk", filter=condition)
-                                                 for name, condition in states.items()}})
-    rows = [Row(month_key(month), (month_label(month),),
-                {key: found.get((month,), {}).get(key, 0) for key in ("n", *states)})
-            for month in scope.months]
+    rows = monthly_counts(_maintenance(scope), scope.months, states)
     return Figure(
         "maintenance-injections", "Maintenance LAR injections",
         "The maintenance octreotide LAR injections due in the month: given by the last day of "

@@ -22,11 +22,14 @@ from django.db.models import (
     FloatField,
     Func,
     IntegerField,
+    Q,
     QuerySet,
     Value,
 )
 from django.db.models.functions import Greatest, NullIf, TruncDate, TruncMonth
 
+from analytics.period import month_key, month_label
+from analytics.shapes import Row
 from analytics.stats import quartiles
 
 
@@ -138,3 +141,15 @@ def grouped(queryset: QuerySet, *, group: Sequence[str],
                 q1, median, q3 = quartiles(collected[key][name])
                 row.update({f"{name}_q1": q1, f"{name}_median": median, f"{name}_q3": q3})
     return rows
+
+
+def monthly_counts(queryset: QuerySet, months: Sequence[dt.date],
+                   conditions: Mapping[str, Q]) -> list[Row]:
+    """One row per month of `months`: the rows of `queryset` (annotated with its ``month``) in
+    that month (``n``) and those meeting each of `conditions`, zero where there are none."""
+    found = grouped(queryset, group=("month",),
+                    counts={"n": Count("pk"), **{name: Count("pk", filter=condition)
+                                                 for name, condition in conditions.items()}})
+    return [Row(month_key(month), (month_label(month),),
+                {key: found.get((month,), {}).get(key, 0) for key in ("n", *conditions)})
+            for month in months]

@@ -111,12 +111,11 @@ def reset_due() -> None:
 
 
 def bench_enqueue(ids) -> None:
-    from coordinators import tasks
+    """The claimed reminders to the send tasks exactly as the product enqueues them (in
+    batches, over one broker connection), on the benchmark's own queue."""
+    from coordinators import delivery
 
-    with tasks.send_reminder.app.producer_or_acquire() as producer:
-        for pk in ids:
-            tasks.send_reminder.apply_async(kwargs={"reminder_id": pk}, producer=producer,
-                                            queue=QUEUE)
+    delivery.enqueue_sends(ids, queue=QUEUE)
 
 
 def start_worker(concurrency: int, db_url: str) -> subprocess.Popen:
@@ -219,9 +218,12 @@ def main() -> None:
           f"({e2e_s / noop_s:.1f}x the time)")
     figure("reminders_sweep", reminders=args.n, due=args.due, claimed=claimed,
            value_ms=sweep_s * 1000, claims_per_s=claimed / sweep_s)
+    # The target (issue #14): dispatch at 0.6x plain Celery no-op throughput or more.
+    throughput = noop_s / e2e_s
     figure("reminders_dispatch", reminders=args.n, due=args.due, sent=sent,
            value_ms=e2e_s * 1000, baseline_ms=noop_s * 1000, ratio=e2e_s / noop_s,
-           sent_per_s=sent / e2e_s, noop_per_s=args.due / noop_s)
+           sent_per_s=sent / e2e_s, noop_per_s=args.due / noop_s,
+           throughput_ratio=throughput, target=0.6, met=throughput >= 0.6)
 
 
 def time_now():

@@ -71,7 +71,7 @@ def send_batches(ids: Sequence[int]) -> list[list[int]]:
     return [ids[start:start + size] for start in range(0, len(ids), size)]
 
 
-def _enqueue_sends(ids: Sequence[int], *, queue: str | None = None) -> None:
+def enqueue_sends(ids: Sequence[int], *, queue: str | None = None) -> None:
     """The claimed reminders to the send tasks, in batches, over one broker connection."""
     # The Celery task module imports this one (its tasks call the sweep and the send).
     from coordinators import tasks
@@ -98,7 +98,7 @@ def reminders_sweep(*, now: dt.datetime | None = None, batch_size: int | None = 
     """
     now = now or timezone.now()
     batch_size = batch_size or settings.NETCARE_REMINDER_SWEEP_BATCH
-    enqueue = enqueue or _enqueue_sends
+    enqueue = enqueue or enqueue_sends
     lease_until = now + dt.timedelta(seconds=settings.NETCARE_REMINDER_LEASE_SECONDS)
     max_attempts = settings.NETCARE_REMINDER_MAX_ATTEMPTS
     result = SweepResult()

@@ -15,7 +15,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from netcare import audit
 from netcare.access import can_change_patient
-from netcare.models import AuditEvent
+from netcare.models import AuditEvent, TimelineEntry
 
 # --- care tasks --------------------------------------------------------------------------------
 
@@ -134,6 +134,9 @@ class CareTask(ConcurrentTransitionMixin, models.Model):
                 name="caretask_skip_cancel_has_reason"),
         ]
         indexes = [
+            # Lists in their order (the API, "My tasks"): read in index order, not sorted.
+            models.Index(fields=["due", "kind", "cycle", "sequence", "id"],
+                         name="caretask_list_order"),
             models.Index(fields=["state", "due"], name="caretask_open_due",
                          condition=models.Q(state="open")),
             # The caseload's "due by the horizon or snoozed": the snoozed half of the OR.
@@ -243,28 +246,14 @@ class ReferralLetter(models.Model):
         return f"Course letter ({self.get_state_display().lower()})"
 
 
-class CareTaskEvent(models.Model):
+class CareTaskEvent(TimelineEntry):
     """The history of a care task: every transition (and every reassignment or snooze), with
     who, when, from, to and why. An empty actor is NETcare itself (plan sync, fulfilment)."""
 
     task = models.ForeignKey(CareTask, on_delete=models.CASCADE, related_name="events")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
-                              blank=True, related_name="+", help_text="Empty: NETcare itself.")
-    at = models.DateTimeField(auto_now_add=True)
     transition = models.CharField(max_length=32)
     source = models.CharField(max_length=12, choices=TaskState.choices)
     target = models.CharField(max_length=12, choices=TaskState.choices)
-    reason = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ["at", "id"]
-
-    def __str__(self) -> str:
-        return f"{self.transition}: {self.source} -> {self.target}"
-
-    @property
-    def by_system(self) -> bool:
-        return self.actor_id is None
 
 
 # --- reminders ---------------------------------------------------------------------------------

@@ -100,6 +100,28 @@ class User(AbstractUser):
         return self.role == Role.ADMINISTRATOR
 
 
+class TimelineEntry(models.Model):
+    """A step of a workflow's timeline (a referral's, a course's, a task's...): who took it
+    (empty: NETcare itself), when, and why. Each timeline adds what it belongs to and its
+    `transition`, `source` and `target`."""
+
+    actor = models.ForeignKey("netcare.User", on_delete=models.PROTECT, null=True, blank=True,
+                              related_name="+", help_text="Empty: NETcare itself.")
+    at = models.DateTimeField(auto_now_add=True)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.transition}: {self.source} -> {self.target}"
+
+    @property
+    def by_system(self) -> bool:
+        return self.actor_id is None
+
+
 class AuditEvent(models.Model):
     """Who looked at or changed what, and when. Rows are only ever added: besides save() and
     delete() below, a database trigger (migration 0004) refuses UPDATE and DELETE of a row."""

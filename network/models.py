@@ -16,7 +16,7 @@ from django.db import models
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from coordinators.models import CareTask, OwnerParty
-from netcare.models import Centre, Role
+from netcare.models import Centre, Role, TimelineEntry
 from patients.models import ImagingStudy, Patient, TumourProfile
 from referrals.models import Referral
 
@@ -284,7 +284,7 @@ class MdtAction(models.Model):
         return self.case.patient
 
 
-class MdtEvent(models.Model):
+class MdtEvent(TimelineEntry):
     """The history of a meeting and its cases: every transition and every change (a member
     added, a case listed, a summary refreshed, an action done), with who, when and why. An
     empty actor is NETcare itself."""
@@ -292,19 +292,9 @@ class MdtEvent(models.Model):
     meeting = models.ForeignKey(MdtMeeting, on_delete=models.CASCADE, related_name="events")
     case = models.ForeignKey(MdtCase, on_delete=models.CASCADE, null=True, blank=True,
                              related_name="events")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
-                              blank=True, related_name="+", help_text="Empty: NETcare itself.")
-    at = models.DateTimeField(auto_now_add=True)
     transition = models.CharField(max_length=40)
     source = models.CharField(max_length=20)
     target = models.CharField(max_length=20)
-    reason = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ["at", "id"]
-
-    def __str__(self) -> str:
-        return f"{self.transition}: {self.source} -> {self.target}"
 
 
 # --- e-consult, contacts, bulletins ---
@@ -436,24 +426,14 @@ class EConsult(ConcurrentTransitionMixin, models.Model):
         pass
 
 
-class EConsultEvent(models.Model):
+class EConsultEvent(TimelineEntry):
     """One step of an e-consult: asked, answered, closed, referred or withdrawn; who, when, from,
     to and why. An empty actor is NETcare itself."""
 
     econsult = models.ForeignKey(EConsult, on_delete=models.CASCADE, related_name="events")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
-                              blank=True, related_name="+", help_text="Empty: NETcare itself.")
-    at = models.DateTimeField(auto_now_add=True)
     transition = models.CharField(max_length=32)
     source = models.CharField(max_length=12, blank=True)
     target = models.CharField(max_length=12, choices=EConsultState.choices)
-    reason = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ["at", "id"]
-
-    def __str__(self) -> str:
-        return f"{self.transition}: {self.source} -> {self.target}"
 
 
 class NetContact(models.Model):

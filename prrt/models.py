@@ -16,7 +16,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from netcare.models import Centre, Role
+from netcare.models import Centre, Role, TimelineEntry
 from patients.models import Patient
 from referrals.models import Referral
 
@@ -325,25 +325,15 @@ class AdministrationAmendment(models.Model):
         return self.administration.cycle
 
 
-class CourseEvent(models.Model):
+class CourseEvent(TimelineEntry):
     """The timeline of a course and its cycles: every transition, with who, when and why."""
 
     course = models.ForeignKey(TreatmentCourse, on_delete=models.CASCADE, related_name="events")
     cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, null=True, blank=True,
                               related_name="events")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
-                              blank=True, related_name="+", help_text="Empty: NETcare itself.")
-    at = models.DateTimeField(auto_now_add=True)
     transition = models.CharField(max_length=40)
     source = models.CharField(max_length=20)
     target = models.CharField(max_length=20)
-    reason = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ["at", "id"]
-
-    def __str__(self) -> str:
-        return f"{self.transition}: {self.source} -> {self.target}"
 
 
 class SSAInjection(models.Model):

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import models
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from netcare.models import Centre, Role
+from netcare.models import Centre, Role, TimelineEntry
 from patients.models import Patient
 
 
@@ -154,23 +154,13 @@ class Referral(ConcurrentTransitionMixin, models.Model):
         pass
 
 
-class ReferralEvent(models.Model):
+class ReferralEvent(TimelineEntry):
     """One step of a referral's timeline: every transition, with who, when, from, to and why."""
 
     referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="events")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
-                              blank=True, related_name="+", help_text="Empty: NETcare itself.")
-    at = models.DateTimeField(auto_now_add=True)
     transition = models.CharField(max_length=32)
     source = models.CharField(max_length=20, choices=ReferralState.choices)
     target = models.CharField(max_length=20, choices=ReferralState.choices)
-    reason = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ["at", "id"]
-
-    def __str__(self) -> str:
-        return f"{self.transition}: {self.source} -> {self.target}"
 
 
 class ReferralNote(models.Model):

@@ -190,9 +190,11 @@ def sign_in_as(browser, live_server):
 # --- a real Celery worker -------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def celery_worker_process(django_db_setup, django_db_blocker):
-    """A real `celery worker` process on the test database and the real Redis broker.
+    """A real `celery worker` process on the test database and the real Redis broker, for the
+    tests of one module: stopped after them, so it never takes the tasks of a later module that
+    starts workers of its own (with other backends) on the same broker.
 
     Tests whose tasks read rows must use `transactional_db` so the worker can see them.
     """

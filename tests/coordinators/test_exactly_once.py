@@ -13,7 +13,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from coordinators.delivery import _enqueue_sends, reminders_sweep
+from coordinators.delivery import enqueue_sends, reminders_sweep
 from coordinators.models import Reminder, ReminderState
 from netcare.celery import app
 from tests.coordinators.backends import delivered
@@ -68,7 +68,7 @@ def test_duplicates_and_two_sweeps_still_send_once(live_course, navigator, start
         thread.start()
     for thread in threads:
         thread.join(60)
-    _enqueue_sends(ids)  # every send task delivered a second time
+    enqueue_sends(ids)  # every send task delivered a second time
     wait_until(lambda: sent_count(ids) == len(ids))
     wait_until(worker.idle)  # the duplicates have run too
     assert_each_delivered_once(tmp_path, ids)

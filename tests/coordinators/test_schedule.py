@@ -36,7 +36,7 @@ def test_the_sweep_task_enqueues_what_it_claimed_once_committed(
     course.patient.save()
     plan_sync(course=course)
     enqueued: list[int] = []
-    monkeypatch.setattr(delivery, "_enqueue_sends", enqueued.extend)
+    monkeypatch.setattr(delivery, "enqueue_sends", enqueued.extend)
     with django_capture_on_commit_callbacks(execute=True):
         count = tasks.sweep_reminders()
     assert count > 0 and len(enqueued) == count

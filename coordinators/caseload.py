@@ -23,23 +23,16 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass, field
 
-from django.db.models import (
-    BooleanField,
-    Count,
-    ExpressionWrapper,
-    Q,
-    QuerySet,
-    Value,
-    Window,
-)
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
 from coordinators.models import CareTask, OwnerParty, TaskKind, TaskState
-from coordinators.selectors import with_cycle_ref
-from netcare.access import scope_to_patients
+from coordinators.selectors import CYCLE_PAGE_TASKS
+from netcare.access import patient_scope_sql
+from netcare.sqlrows import date_param, datetime_param, fetch, in_list, where_sql
 from patients.models import AdverseEvent, Patient
-from prrt.models import CourseState, Cycle, CycleState
+from prrt.models import CourseState, Cycle, CycleState, TreatmentCourse
 
 UPCOMING_DAYS = 7
 BLOCKED_HORIZON_DAYS = 21
@@ -243,106 +236,209 @@ class Caseload:
         return self.groups
 
 
-def _patient_filter(filters: Filters, path: str) -> Q:
-    condition = Q()
-    if filters.q:
-        condition &= (Q(**{f"{path}family_name__icontains": filters.q})
-                      | Q(**{f"{path}given_name__icontains": filters.q})
-                      | Q(**{f"{path}mrn__icontains": filters.q}))
-    return condition
-
-
 PAGE_PATIENTS = 25
 
-
-def _open_tasks(user, *, today: dt.date, filters: Filters,
-                scoped: bool = True) -> QuerySet[CareTask]:
-    """The open tasks on the caseload (due by the horizon, or snoozed), filtered; no joins
-    beyond what the scope and the filters need. Unscoped (`scoped=False`), without the
-    patient's scope and search: only for a subquery whose outer query applies them."""
-    horizon = today + dt.timedelta(days=UPCOMING_DAYS)
-    tasks = (CareTask.objects.filter(state=TaskState.OPEN)
-             .filter(Q(due__lte=horizon) | Q(snoozed_until__gt=today)))
-    if scoped:
-        tasks = (scope_to_patients(user, tasks)
-                 .filter(_patient_filter(filters, "patient__")))
-    if filters.owner == "me":
-        tasks = tasks.filter(owner_party=OwnerParty.USER, owner_user=user)
-    elif filters.owner in ("centre", "practice"):
-        tasks = tasks.filter(owner_party=filters.owner)
-    if filters.kind:
-        tasks = tasks.filter(kind=filters.kind)
-    if filters.stage:
-        tasks = tasks.filter(course__state=filters.stage)
-    return tasks.order_by()
-
-
-def _blocked_cycles(user, *, today: dt.date, filters: Filters,
-                    scoped: bool = True) -> QuerySet[Cycle] | None:
-    """Cycles within BLOCKED_HORIZON_DAYS that cannot be approved yet (what is missing); None
-    when the filters ask for tasks of a kind or owner that a cycle has not. `scoped`: as for
-    :func:`_open_tasks`."""
-    if filters.kind or filters.owner not in ("", "centre"):
-        return None
-    cycles = (Cycle.objects
-              .filter(state__in=[CycleState.PLANNED, CycleState.WITHHELD],
-                      course__state__in=[CourseState.APPROVED, CourseState.ACTIVE],
-                      planned_date__lte=today + dt.timedelta(days=BLOCKED_HORIZON_DAYS))
-              .exclude(missing=[]))
-    if scoped:
-        cycles = (scope_to_patients(user, cycles, patient_path="course__patient")
-                  .filter(_patient_filter(filters, "course__patient__")))
-    if filters.stage:
-        cycles = cycles.filter(course__state=filters.stage)
-    return cycles.order_by()
-
-
-def _buckets(today: dt.date) -> dict[str, Q]:
-    """Each bucket as a condition on a task: a snoozed task is only snoozed."""
-    awake = Q(snoozed_until__isnull=True) | Q(snoozed_until__lte=today)
-    return {"overdue": awake & Q(due__lt=today), "today": awake & Q(due=today),
-            "upcoming": awake & Q(due__gt=today), "snoozed": Q(snoozed_until__gt=today)}
-
-
-def _flag(condition: Q) -> ExpressionWrapper:
-    return ExpressionWrapper(condition, output_field=BooleanField())
-
-
-# Up to this many patients with a blocked cycle are passed to the ranking as a list of ids (a
-# hashed lookup, read once); beyond, the ranking reads them again itself (a subquery).
+# Up to this many patients with a blocked cycle are passed to the ranking as a list of ids (read
+# once); beyond, the ranking reads them again itself (a subquery).
 BLOCKED_IDS_INLINE = 5000
 
+_AWAKE = "(t.snoozed_until IS NULL OR t.snoozed_until <= %s)"
 
-def _ranked_patients(user, filters: Filters, *, today: dt.date, offset: int, show: int,
-                     blocked: list[int] | QuerySet | None):
-    """The patients with something on the caseload, most urgent first, rows `offset` to
-    `offset + show`, each with the number of such patients (one query: the patients in the
-    user's scope and search, with IN subqueries on the open tasks alone). `blocked`: the
-    patients with a blocked cycle (ids, or a query of them), None when none can be."""
-    tasks = _open_tasks(user, today=today, filters=filters, scoped=False)
-    buckets = _buckets(today)
-    on_caseload = Q(pk__in=tasks.values("patient_id"))
-    has_blocked = Value(False)
-    if blocked is not None and (not isinstance(blocked, list) or blocked):
-        is_blocked = Q(pk__in=blocked)
-        on_caseload |= is_blocked
-        has_blocked = _flag(is_blocked)
 
-    def having(bucket: str) -> Q:
-        return Q(pk__in=tasks.filter(buckets[bucket]).values("patient_id"))
+@dataclass
+class _Sql:
+    """A piece of SQL with its parameters, in order."""
 
-    patients = (scope_to_patients(user, Patient.objects.all(), patient_path="")
-                .filter(_patient_filter(filters, ""))
-                .filter(on_caseload)
-                .annotate(has_overdue=_flag(having("overdue")),
-                          has_blocked=has_blocked,
-                          has_today=_flag(having("today")),
-                          has_upcoming=_flag(having("upcoming")),
-                          total=Window(Count("pk")))
-                .order_by("-has_overdue", "-has_blocked", "-has_today", "-has_upcoming",
-                          "family_name", "given_name", "pk")
-                .values("pk", "external_id", "family_name", "given_name", "mrn", "total"))
-    return list(patients[offset:offset + show])
+    text: str
+    params: list = field(default_factory=list)
+
+
+def _sql(*parts: str | _Sql) -> _Sql:
+    """The parts one after the other (a str: SQL without parameters)."""
+    text, params = [], []
+    for part in parts:
+        if isinstance(part, str):
+            text.append(part)
+        else:
+            text.append(part.text)
+            params.extend(part.params)
+    return _Sql("".join(text), params)
+
+
+def _in(values: list) -> _Sql:
+    """``IN (%s, ...)`` with `values` (at least one)."""
+    return _Sql(f"IN {in_list(values)}", list(values))
+
+
+def _field(model, name: str):
+    return model._meta.get_field(name)
+
+
+class _Read:
+    """The caseload's reads for one user, day and set of filters, written in SQL (compiling them
+    through the ORM cost more than running them; see the module's docstring). The patients'
+    scope is access.py's own condition and the search the ORM's own case-insensitive match,
+    both on the table ``patients_patient``; tasks are ``t``, cycles ``y``, courses ``c``."""
+
+    def __init__(self, user, *, today: dt.date, filters: Filters) -> None:
+        self.user, self.filters = user, filters
+        self.day = date_param(today)
+        self.horizon = date_param(today + dt.timedelta(days=UPCOMING_DAYS))
+        self.blocked_by = date_param(today + dt.timedelta(days=BLOCKED_HORIZON_DAYS))
+        scope = patient_scope_sql(user)
+        self.empty = scope is None
+        if scope is not None:
+            patients = _Sql(*scope)
+            if filters.q:
+                search = (Q(family_name__icontains=filters.q)
+                          | Q(given_name__icontains=filters.q) | Q(mrn__icontains=filters.q))
+                patients = _sql(patients, " AND ", _Sql(*where_sql(Patient, search)))
+            self.patients = _sql("(", patients, ")")
+
+    def _awake(self, compare: str) -> _Sql:
+        """An awake (not snoozed) task due `compare` today (``<``, ``=`` or ``>``)."""
+        return _Sql(f"(t.snoozed_until IS NULL OR t.snoozed_until <= %s) AND t.due {compare} %s",
+                    [self.day, self.day])
+
+    def task_conditions(self) -> _Sql:
+        """The open tasks due by the horizon or snoozed, filtered by owner, kind and stage."""
+        filters = self.filters
+        parts: list[str | _Sql] = [_Sql(
+            "t.state = %s AND (t.due <= %s OR t.snoozed_until > %s)",
+            [TaskState.OPEN, self.horizon, self.day])]
+        if filters.owner == "me":
+            parts.append(_Sql(" AND t.owner_party = %s AND t.owner_user_id = %s",
+                              [OwnerParty.USER, self.user.pk]))
+        elif filters.owner in ("centre", "practice"):
+            parts.append(_Sql(" AND t.owner_party = %s", [filters.owner]))
+        if filters.kind:
+            parts.append(_Sql(" AND t.kind = %s", [filters.kind]))
+        if filters.stage:
+            parts.append(_Sql(" AND c.state = %s", [filters.stage]))
+        return _sql(*parts)
+
+    def scoped_tasks(self) -> _Sql:
+        """FROM and WHERE of the open tasks on the caseload, in the user's scope and search."""
+        course = " JOIN prrt_treatmentcourse c ON c.id = t.course_id" if self.filters.stage else ""
+        return _sql(" FROM coordinators_caretask t"
+                    " JOIN patients_patient ON patients_patient.id = t.patient_id", course,
+                    " WHERE ", self.patients, " AND ", self.task_conditions())
+
+    @property
+    def has_blocked(self) -> bool:
+        """Whether a blocked cycle can match the filters (none of a task kind or owner)."""
+        return not (self.filters.kind or self.filters.owner not in ("", "centre"))
+
+    def cycle_conditions(self) -> _Sql:
+        """The cycles within BLOCKED_HORIZON_DAYS that cannot be approved yet."""
+        conditions = _Sql(
+            "y.state IN (%s, %s) AND c.state IN (%s, %s) AND y.planned_date <= %s"
+            " AND y.missing <> %s",
+            [CycleState.PLANNED, CycleState.WITHHELD, CourseState.APPROVED, CourseState.ACTIVE,
+             self.blocked_by, "[]"])
+        if self.filters.stage:
+            conditions = _sql(conditions, _Sql(" AND c.state = %s", [self.filters.stage]))
+        return conditions
+
+    def counts(self) -> dict[str, int]:
+        sql = _sql("SELECT COUNT(CASE WHEN ", self._awake("<"), " THEN 1 END), ",
+                   "COUNT(CASE WHEN ", self._awake("="), " THEN 1 END), ",
+                   "COUNT(CASE WHEN ", self._awake(">"), " THEN 1 END), ",
+                   _Sql("COUNT(CASE WHEN t.snoozed_until > %s THEN 1 END)", [self.day]),
+                   self.scoped_tasks())
+        [(overdue, today, upcoming, snoozed)] = fetch(sql.text, sql.params, [None] * 4)
+        return {"overdue": overdue, "today": today, "upcoming": upcoming, "snoozed": snoozed}
+
+    def blocked_patients(self) -> list[int]:
+        """The patient of each blocked cycle (one id per cycle), in the scope and search."""
+        sql = _sql("SELECT c.patient_id FROM prrt_cycle y"
+                   " JOIN prrt_treatmentcourse c ON c.id = y.course_id"
+                   " JOIN patients_patient ON patients_patient.id = c.patient_id WHERE ",
+                   self.patients, " AND ", self.cycle_conditions())
+        return [row[0] for row in fetch(sql.text, sql.params, [None])]
+
+    def ranked(self, *, blocked: list[int] | None, offset: int, show: int) -> list[tuple]:
+        """(id, public id, family name, given name, MRN, how many patients in all) of the
+        patients with something on the caseload, most urgent first, rows `offset` to
+        `offset + show`. `blocked`: the patients with a blocked cycle (None: read here)."""
+        if blocked is None:
+            is_blocked = _sql("patients_patient.id IN (SELECT c.patient_id FROM prrt_cycle y"
+                              " JOIN prrt_treatmentcourse c ON c.id = y.course_id WHERE ",
+                              self.cycle_conditions(), ")")
+        elif blocked:
+            is_blocked = _sql("patients_patient.id ", _in(blocked))
+        else:
+            is_blocked = None
+        sql = _sql(
+            "WITH open_tasks AS (SELECT t.patient_id, ",
+            "MAX(CASE WHEN ", self._awake("<"), " THEN 1 ELSE 0 END) AS overdue, ",
+            "MAX(CASE WHEN ", self._awake("="), " THEN 1 ELSE 0 END) AS due_today, ",
+            "MAX(CASE WHEN ", self._awake(">"), " THEN 1 ELSE 0 END) AS upcoming",
+            self.scoped_tasks(), " GROUP BY t.patient_id) ",
+            "SELECT patients_patient.id, patients_patient.external_id, ",
+            "patients_patient.family_name, patients_patient.given_name, patients_patient.mrn, ",
+            "COUNT(*) OVER () FROM patients_patient",
+            " LEFT JOIN open_tasks o ON o.patient_id = patients_patient.id WHERE ",
+            self.patients, " AND (o.patient_id IS NOT NULL",
+            *((" OR ", is_blocked) if is_blocked else ()),
+            ") ORDER BY COALESCE(o.overdue, 0) DESC, ",
+            *(("CASE WHEN ", is_blocked, " THEN 1 ELSE 0 END DESC, ") if is_blocked else ()),
+            "COALESCE(o.due_today, 0) DESC, COALESCE(o.upcoming, 0) DESC, ",
+            "patients_patient.family_name, patients_patient.given_name, patients_patient.id",
+            _Sql(" LIMIT %s OFFSET %s", [show, offset]))
+        return fetch(sql.text, sql.params,
+                     [None, _field(Patient, "external_id"), None, None, None, None])
+
+    def tasks_of(self, patient_ids: list[int]) -> list[tuple]:
+        """The open tasks on the caseload of `patient_ids`, in due order, with their owner's
+        name, their course, its centre's time zone and the public id of the cycle a rebooking
+        or a dose order is acted on from."""
+        sql = _sql(
+            "SELECT t.id, t.external_id, t.patient_id, t.kind, t.cycle, t.sequence, t.due,",
+            " t.latest, t.snoozed_until, t.reason, t.appointment_at, t.appointment_place,",
+            " t.appointment_note, t.owner_party, u.first_name, u.last_name, u.username,",
+            " c.state, c.external_id, ce.time_zone, CASE WHEN t.kind ",
+            _in(list(CYCLE_PAGE_TASKS)),
+            " THEN (SELECT y.external_id FROM prrt_cycle y WHERE y.course_id = t.course_id",
+            " AND y.number = t.cycle ORDER BY y.id LIMIT 1) END",
+            " FROM coordinators_caretask t JOIN prrt_treatmentcourse c ON c.id = t.course_id",
+            " JOIN netcare_centre ce ON ce.id = c.centre_id",
+            " LEFT JOIN netcare_user u ON u.id = t.owner_user_id WHERE t.patient_id ",
+            _in(patient_ids), " AND ", self.task_conditions(),
+            " ORDER BY t.due, t.kind, t.cycle, t.sequence, t.id")
+        return fetch(sql.text, sql.params, [
+            None, _field(CareTask, "external_id"), None, None, None, None, _field(CareTask, "due"),
+            _field(CareTask, "latest"), _field(CareTask, "snoozed_until"), None,
+            _field(CareTask, "appointment_at"), None, None, None, None, None, None, None,
+            _field(TreatmentCourse, "external_id"), None, _field(Cycle, "external_id")])
+
+    def blocked_of(self, patient_ids: list[int]) -> list[tuple]:
+        """The blocked cycles of `patient_ids`, by planned date, with what each is missing."""
+        sql = _sql("SELECT y.id, y.external_id, y.number, y.planned_date, y.missing,",
+                   " c.patient_id, c.state FROM prrt_cycle y",
+                   " JOIN prrt_treatmentcourse c ON c.id = y.course_id WHERE c.patient_id ",
+                   _in(patient_ids), " AND ", self.cycle_conditions(),
+                   " ORDER BY y.planned_date, y.id")
+        return fetch(sql.text, sql.params, [
+            None, _field(Cycle, "external_id"), None, _field(Cycle, "planned_date"),
+            _field(Cycle, "missing"), None, None])
+
+    def adverse_events(self) -> list[tuple]:
+        """Serious (grade 3 or more) adverse events reported in the last ADVERSE_EVENT_DAYS,
+        latest first, with the patient and the reporter's name."""
+        since = timezone.now() - dt.timedelta(days=ADVERSE_EVENT_DAYS)
+        sql = _sql("SELECT a.ctcae_grade, a.term, a.category, a.onset_on,",
+                   " patients_patient.external_id, patients_patient.family_name,",
+                   " patients_patient.given_name, u.first_name, u.last_name, u.username",
+                   " FROM patients_adverseevent a",
+                   " JOIN patients_patient ON patients_patient.id = a.patient_id",
+                   " LEFT JOIN netcare_user u ON u.id = a.reported_by_id WHERE ", self.patients,
+                   _Sql(" AND a.ctcae_grade >= %s AND a.reported_at >= %s",
+                        [3, datetime_param(since)]),
+                   " ORDER BY a.reported_at DESC, a.id DESC LIMIT 50")
+        return fetch(sql.text, sql.params, [
+            None, None, None, _field(AdverseEvent, "onset_on"), _field(Patient, "external_id"),
+            None, None, None, None, None])
 
 
 def caseload_for(user, *, today: dt.date, filters: Filters = Filters(),
@@ -350,42 +446,39 @@ def caseload_for(user, *, today: dt.date, filters: Filters = Filters(),
     """The caseload: counts over everything; the `show` most urgent patient groups from the
     `offset`-th (overdue first, then blocked, then due today, then in the next days; snoozed
     only last), with their tasks and blocked cycles; recent serious adverse events."""
-    tasks = _open_tasks(user, today=today, filters=filters)
-    cycles = _blocked_cycles(user, today=today, filters=filters)
-    buckets = _buckets(today)
-    counts = tasks.aggregate(**{name: Count("pk", filter=condition)
-                                for name, condition in buckets.items()})
-    blocked = None
-    if cycles is not None:  # one row (the patient's id) per blocked cycle
-        blocked = sorted(cycles.values_list("course__patient_id", flat=True))
-        counts["blocked"] = len(blocked)
-        blocked = list(dict.fromkeys(blocked))
+    read = _Read(user, today=today, filters=filters)
+    if read.empty:
+        return Caseload(today=today, filters=filters, groups=[], adverse_events=[],
+                        counts=dict.fromkeys(("overdue", "today", "upcoming", "snoozed",
+                                              "blocked", "patients"), 0), offset=offset)
+    counts = read.counts()
+    blocked: list[int] | None = []
+    if read.has_blocked:  # one row (the patient's id) per blocked cycle
+        patients = read.blocked_patients()
+        counts["blocked"] = len(patients)
+        blocked = list(dict.fromkeys(sorted(patients)))
         if len(blocked) > BLOCKED_IDS_INLINE:
-            blocked = cycles.values("course__patient_id")
+            blocked = None  # the ranking reads them itself
     else:
         counts["blocked"] = 0
-    ranked = _ranked_patients(user, filters, today=today, offset=offset, show=show,
-                              blocked=blocked)
-    counts["patients"] = ranked[0]["total"] if ranked else (
-        0 if offset == 0 else _ranked_total(user, filters, today=today, blocked=blocked))
+    ranked = read.ranked(blocked=blocked, offset=offset, show=show)
+    if not ranked and offset:  # a page past the end: the number of patients from the first
+        first = read.ranked(blocked=blocked, offset=0, show=1)
+        counts["patients"] = first[0][5] if first else 0
+    else:
+        counts["patients"] = ranked[0][5] if ranked else 0
     patient_url = _url_maker("patients:detail")
-    groups = {row["pk"]: PatientGroup(PatientRow(
-        pk=row["pk"], external_id=row["external_id"], family_name=row["family_name"],
-        given_name=row["given_name"], mrn=row["mrn"], url=patient_url(row["external_id"])))
-        for row in ranked}
+    groups = {pk: PatientGroup(PatientRow(
+        pk=pk, external_id=external_id, family_name=family_name, given_name=given_name,
+        mrn=mrn, url=patient_url(external_id)))
+        for pk, external_id, family_name, given_name, mrn, _ in ranked}
     if groups:
-        _fill_tasks(groups, tasks, today=today)
-        if cycles is not None:
-            _fill_blocked(groups, cycles)
+        _fill_tasks(groups, read.tasks_of(list(groups)), today=today)
+        if read.has_blocked:
+            _fill_blocked(groups, read.blocked_of(list(groups)))
     return Caseload(today=today, filters=filters, groups=list(groups.values()),
-                    adverse_events=_adverse_events(user, filters), counts=counts,
+                    adverse_events=_adverse_events(read), counts=counts,
                     offset=offset)
-
-
-def _ranked_total(user, filters: Filters, *, today: dt.date, blocked) -> int:
-    """The number of patients on the caseload, for a page past its end."""
-    rows = _ranked_patients(user, filters, today=today, offset=0, show=1, blocked=blocked)
-    return rows[0]["total"] if rows else 0
 
 
 def _owner_name(first: str | None, last: str | None, username: str | None) -> str | None:
@@ -394,18 +487,10 @@ def _owner_name(first: str | None, last: str | None, username: str | None) -> st
     return f"{first or ''} {last or ''}".strip() or username  # as User.__str__
 
 
-def _fill_tasks(groups: dict[int, PatientGroup], tasks, *, today: dt.date) -> None:
+def _fill_tasks(groups: dict[int, PatientGroup], rows: list[tuple], *, today: dt.date) -> None:
     forms_url = _url_maker("caseload:task-forms")
     cycle_url = _url_maker("prrt:cycle")
     letter_url = _url_maker("letters:letter")
-    rows = (with_cycle_ref(tasks.filter(patient_id__in=list(groups)))
-            .order_by("due", "kind", "cycle", "sequence", "pk")
-            .values_list("pk", "external_id", "patient_id", "kind", "cycle", "sequence", "due",
-                         "latest", "snoozed_until", "reason", "appointment_at",
-                         "appointment_place", "appointment_note", "owner_party",
-                         "owner_user__first_name", "owner_user__last_name",
-                         "owner_user__username", "course__state", "course__external_id",
-                         "course__centre__time_zone", "cycle_ref"))
     centres: dict[str, TaskCourse] = {}
     for (pk, external_id, patient_id, kind, cycle, sequence, due, latest, snoozed_until, reason,
          appointment_at, place, note, owner_party, first, last, username, course_state,
@@ -436,11 +521,8 @@ def _fill_tasks(groups: dict[int, PatientGroup], tasks, *, today: dt.date) -> No
         group.snoozed.sort(key=lambda t: (t.snoozed_until, t.due, t.kind, t.cycle, t.pk))
 
 
-def _fill_blocked(groups: dict[int, PatientGroup], cycles) -> None:
+def _fill_blocked(groups: dict[int, PatientGroup], rows: list[tuple]) -> None:
     cycle_url = _url_maker("prrt:cycle")
-    rows = (cycles.filter(course__patient_id__in=list(groups)).order_by("planned_date", "pk")
-            .values_list("pk", "external_id", "number", "planned_date", "missing",
-                         "course__patient_id", "course__state"))
     for pk, external_id, number, planned_date, missing, patient_id, course_state in rows:
         group = groups[patient_id]
         if group.course is None:
@@ -449,24 +531,13 @@ def _fill_blocked(groups: dict[int, PatientGroup], cycles) -> None:
                                            cycle_url(external_id)), list(missing)))
 
 
-def _adverse_events(user, filters: Filters) -> list[dict]:
-    """Serious (grade 3 or more) adverse events reported in the last ADVERSE_EVENT_DAYS, as
-    values with the patient's link and the reporter's name."""
-    since = timezone.now() - dt.timedelta(days=ADVERSE_EVENT_DAYS)
-    rows = (scope_to_patients(user, AdverseEvent.objects.filter(
-        ctcae_grade__gte=3, reported_at__gte=since))
-        .filter(_patient_filter(filters, "patient__")).order_by("-reported_at")
-        .values("ctcae_grade", "term", "category", "onset_on", "patient__external_id",
-                "patient__family_name", "patient__given_name", "reported_by__first_name",
-                "reported_by__last_name", "reported_by__username")[:50])
+def _adverse_events(read: _Read) -> list[dict]:
+    """The recent serious adverse events as values, with the patient's link."""
     patient_url = _url_maker("patients:detail")
     categories = dict(AdverseEvent._meta.get_field("category").flatchoices)
-    return [{"ctcae_grade": row["ctcae_grade"], "term": row["term"],
-             "category": categories.get(row["category"], row["category"]),
-             "onset_on": row["onset_on"], "patient_url": patient_url(row["patient__external_id"]),
-             "family_name": row["patient__family_name"],
-             "given_name": row["patient__given_name"],
-             "reported_by": _owner_name(row["reported_by__first_name"],
-                                        row["reported_by__last_name"],
-                                        row["reported_by__username"])}
-            for row in rows]
+    return [{"ctcae_grade": grade, "term": term, "category": categories.get(category, category),
+             "onset_on": onset_on, "patient_url": patient_url(patient),
+             "family_name": family_name, "given_name": given_name,
+             "reported_by": _owner_name(first, last, username)}
+            for (grade, term, category, onset_on, patient, family_name, given_name, first, last,
+                 username) in read.adverse_events()]

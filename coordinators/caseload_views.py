@@ -8,8 +8,11 @@ from dataclasses import replace
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
 from coordinators import services
@@ -60,10 +63,19 @@ def _context(request: HttpRequest, filters: Filters, **extra) -> dict:
     # One audit row naming the patients the page shows.
     audit.record_list(request=request, what="caseload",
                       patient_ids=[group.patient.external_id for group in caseload.shown_groups])
-    return {"caseload": caseload,
-            "next_show": show + PAGE_PATIENTS,
-            "owner_filters": OWNER_FILTERS, "stage_filters": STAGE_FILTERS,
-            "kind_filters": TaskKind.choices, **extra}
+    context = {"caseload": caseload,
+               "next_show": show + PAGE_PATIENTS,
+               "owner_filters": OWNER_FILTERS, "stage_filters": STAGE_FILTERS,
+               "kind_filters": TaskKind.choices, **extra}
+    context["groups_html"] = _groups_html(context)
+    return context
+
+
+def _groups_html(context: dict) -> str:
+    """The patient groups of `context` (Jinja2: the part of the page repeated for every task)."""
+    return mark_safe(render_to_string(  # noqa: S308 - autoescaped by the Jinja2 environment
+        "coordinators/caseload_groups.jinja",
+        {**context, "caseload_url": reverse("caseload:caseload")}, using="jinja2"))
 
 
 @role_required(Role.NAVIGATOR, Role.SPECIALIST)
@@ -89,7 +101,7 @@ def caseload(request: HttpRequest) -> HttpResponse:
     if not request.htmx:
         template = "coordinators/caseload.html"
     elif context["caseload"].offset:
-        template = "coordinators/_caseload_groups.html"  # the next groups, in place of "more"
+        template = "coordinators/_caseload_more.html"  # the next groups, in place of "more"
     else:
         template = "coordinators/_caseload.html"
     return render(request, template, context)

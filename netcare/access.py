@@ -101,6 +101,17 @@ def scope_to_patients(user, queryset: QuerySet[M], *, patient_path: str = "patie
     return queryset.filter(condition)
 
 
+def patient_scope_sql(user, *, using: str = "default") -> tuple[str, list] | None:
+    """The condition selecting the patients `user` may see, as SQL on the ``patients_patient``
+    table (columns written ``"patients_patient"."column"``) with its parameters, for a read
+    written in SQL; None when they may see none. The same rule as :func:`scope_to_patients`."""
+    from netcare.sqlrows import where_sql
+    from patients.models import Patient  # as in visible_patients
+
+    condition = _patient_q(user)
+    return None if condition is None else where_sql(Patient, condition, using=using)
+
+
 def can_view_patient(user, patient: Patient) -> bool:
     condition = _patient_q(user)
     if condition is None:

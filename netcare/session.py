@@ -21,6 +21,11 @@ from django.views.decorators.http import require_http_methods
 LOGIN_AT = "netcare_login_at"
 LAST_SEEN = "netcare_last_seen"
 
+# Activity moves the idle limit in steps of this many seconds: a request within them of the last
+# recorded one leaves the session unchanged, so a page or an API call in a busy minute writes no
+# session (the idle logoff then comes at most this much before the full idle time).
+ACTIVITY_STEP_SECONDS = 10
+
 IDLE = "Signed out automatically after {minutes} minutes without activity"
 ABSOLUTE = "Signed out automatically {hours} hours after signing in"
 
@@ -54,7 +59,8 @@ def _reason(idle_left: int, absolute_left: int) -> str:
 
 class SessionTimeoutMiddleware:
     """Ends a signed-in session past either limit before the view runs, and otherwise counts the
-    request as activity (except the status check, which only reads the clock)."""
+    request as activity (in steps of ACTIVITY_STEP_SECONDS; the status check only reads the
+    clock, unless it is asked to stay signed in)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -66,7 +72,10 @@ class SessionTimeoutMiddleware:
             reason = _reason(idle_left, absolute_left)
             if reason:
                 return self._log_off(request, reason)
-            if not (request.path == reverse("session-status") and request.method == "GET"):
+            if request.path == reverse("session-status"):
+                if request.method != "GET":  # "Stay signed in" moves the limit to the second
+                    request.session[LAST_SEEN] = int(now)
+            elif now - request.session.get(LAST_SEEN, 0) >= ACTIVITY_STEP_SECONDS:
                 request.session[LAST_SEEN] = int(now)
         return self.get_response(request)
 

@@ -120,6 +120,15 @@ TEMPLATES = [
             ],
         },
     },
+    # Fragments repeated for every row of a long page (netcare/jinja2.py), rendered by name with
+    # using="jinja2"; the pages around them stay in Django's template language.
+    {
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "NAME": "jinja2",
+        "DIRS": [BASE_DIR / "templates" / "jinja2"],
+        "APP_DIRS": False,
+        "OPTIONS": {"environment": "netcare.jinja2.environment"},
+    },
 ]
 
 DATABASES = {

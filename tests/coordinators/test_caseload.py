@@ -85,6 +85,22 @@ def test_buckets_counts_and_blocked(client, navigator, caseload):
     assert 'data-kind="imaging"' not in page  # due in 30 days: not on today's page
 
 
+def test_names_and_searches_are_text_never_markup(client, navigator, centre, oncologist):
+    """The patient groups (rendered in Jinja2) escape what people typed, and a search for the
+    characters SQL's LIKE treats as wildcards finds them literally."""
+    make_patient(centre, oncologist, family="<b>O'Brien_100%</b>", tasks=[
+        (TaskKind.LAR_INJECTION, TODAY - dt.timedelta(days=1), OwnerParty.CENTRE)])
+    make_patient(centre, oncologist, family="Obrienx1000", tasks=[
+        (TaskKind.LAR_INJECTION, TODAY - dt.timedelta(days=1), OwnerParty.CENTRE)])
+    client.force_login(navigator)
+    page = get(client).content.decode()
+    assert "<b>O'Brien" not in page
+    assert "&lt;b&gt;O&#39;Brien_100%&lt;/b&gt;" in page
+    for typed in ("_100%", "n_1", "100%<"):
+        found = search(client, q=typed).context["caseload"]
+        assert [g.patient.family_name for g in found.groups] == ["<b>O'Brien_100%</b>"], typed
+
+
 def test_filters(client, navigator, caseload):
     client.force_login(navigator)
     assert get(client, owner="practice").context["caseload"].counts["upcoming"] == 1

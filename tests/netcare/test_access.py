@@ -50,6 +50,36 @@ def test_visible_patients_per_role(request, world, persona, expected):
         assert access.can_change_patient(user, patient) is (key in expected)
 
 
+def scope_sql_mrns(user) -> set[str]:
+    from django.db import connection
+
+    condition = access.patient_scope_sql(user)
+    if condition is None:
+        return set()
+    sql, params = condition
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT mrn FROM patients_patient WHERE {sql}", params)  # noqa: S608
+        return {row[0] for row in cursor.fetchall()}
+
+
+@pytest.mark.parametrize("persona", ["navigator", "specialist", "oncologist", "oncologist2",
+                                     "outside_specialist", "outside_navigator", "administrator"])
+def test_the_scope_as_sql_selects_the_same_patients(request, world, persona):
+    """Reads written in SQL (the caseload) scope by access.py's own rule."""
+    user = request.getfixturevalue(persona)
+    assert scope_sql_mrns(user) == names(access.visible_patients(user))
+
+
+def test_the_scope_as_sql_is_none_for_unusual_accounts(world, centre, practice):
+    from django.contrib.auth.models import AnonymousUser
+
+    for user in (UserFactory(role="", centre=centre), UserFactory(role=Role.NAVIGATOR, centre=None),
+                 UserFactory(role=Role.NAVIGATOR, centre=practice),
+                 UserFactory(role=Role.SPECIALIST, centre=centre, is_active=False),
+                 AnonymousUser()):
+        assert access.patient_scope_sql(user) is None
+
+
 def test_deny_by_default_for_unusual_accounts(world, centre, practice):
     no_role = UserFactory(role="", centre=centre)
     navigator_without_centre = UserFactory(role=Role.NAVIGATOR, centre=None)

@@ -38,7 +38,7 @@ def embedded_env(var_dir: Path) -> dict:
     return env
 
 
-def sign_in(base: str, username: str) -> str:
+def sign_in(base: str, username: str, opener_out: list | None = None) -> str:
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     page = opener.open(f"{base}/accounts/login/", timeout=10).read().decode()
@@ -48,6 +48,8 @@ def sign_in(base: str, username: str) -> str:
     request = urllib.request.Request(f"{base}/accounts/login/", data=data,
                                      headers={"Referer": f"{base}/accounts/login/"})
     response = opener.open(request, timeout=10)
+    if opener_out is not None:
+        opener_out.append(opener)
     return response.geturl()
 
 
@@ -93,6 +95,19 @@ def test_embedded_run_serves_every_demo_user_and_stops_on_ctrl_c(tmp_path):
                  "admin": "/admin/"}
         for username, home in homes.items():
             assert sign_in(base, username) == base + home
+        # The caseload's reads (written in SQL) on SQLite: the demo's groups, and a search.
+        navigator = []
+        sign_in(base, "navigator", navigator)
+        page = navigator[0].open(f"{base}/navigator/", timeout=10).read().decode()
+        assert page.count('class="card patient-group"') >= 3
+        overdue = int(re.search(r'id="count-overdue">(\d+)<', page).group(1))
+        assert overdue >= 1
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+        search = urllib.request.Request(
+            f"{base}/navigator/", headers={"Referer": f"{base}/navigator/"},
+            data=urllib.parse.urlencode({"q": "zzz-nobody", "csrfmiddlewaretoken": token}).encode())
+        found = navigator[0].open(search, timeout=10).read().decode()
+        assert "Nothing is overdue, due, snoozed or blocked for these filters." in found
 
         # A task sent from this process reaches the embedded worker through the filesystem.
         code = ("import django; django.setup(); from netcare.tasks import heartbeat; "

@@ -122,3 +122,29 @@ def test_pages_carry_the_clock_for_the_warning(signed_in, time_machine):
     assert f'data-session-absolute="{12 * 3600 - 10 * 60}"' in body
     assert 'data-session-warning="60"' in body
     assert "netcare/session.js" in body and 'id="session-warning"' in body
+
+
+def _session_writes(client, page) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(page).status_code == 200
+    return sum('"django_session"' in query["sql"] and query["sql"].startswith(("UPDATE", "INSERT"))
+               for query in captured.captured_queries)
+
+
+def test_activity_is_recorded_in_steps_of_ten_seconds(signed_in, time_machine):
+    """A request within 10 s of the last recorded activity writes no session; the next one after
+    them moves the idle limit."""
+    page = reverse("navigator-home")
+    at(time_machine, seconds=9)
+    assert _session_writes(signed_in, page) == 0
+    at(time_machine, seconds=10)
+    assert _session_writes(signed_in, page) == 1
+    at(time_machine, seconds=19)
+    assert _session_writes(signed_in, page) == 0
+    at(time_machine, minutes=15, seconds=9)  # 15 minutes after the activity at 0:10, not 0:19
+    assert signed_in.get(page).status_code == 200
+    at(time_machine, minutes=30, seconds=10)
+    assert signed_in.get(page).status_code == 302

@@ -420,3 +420,64 @@ def _revoke_calendar_on_access_change(sender, instance, raw=False, **kwargs) -> 
     reason = instance.__dict__.pop("_calendar_revoke_reason", None)
     if reason and not raw:
         revoke_calendar_token(instance, reason=reason)
+
+
+# --- The caseload's read model (coordinators/caseload_model.py) ---------------------------------
+# One row per patient on a centre's caseload for the day in CaseloadDay: what the caseload ranks
+# and counts, so that its first page costs the same at 200 patients as at 10,000. Database
+# triggers (migration 0009) mark a patient stale whenever any of their care tasks, cycles,
+# courses or their record changes, however it is written; the page recomputes the stale ones
+# before reading, and the whole centre when its day has changed.
+
+
+class CaseloadDay(models.Model):
+    """The day (the centre's) for which a centre's caseload entries were computed; None: to be
+    computed again. Its row is also the lock that serialises refreshing them."""
+
+    centre = models.OneToOneField("netcare.Centre", on_delete=models.CASCADE, primary_key=True,
+                                  related_name="+")
+    as_of = models.DateField(null=True)
+
+    def __str__(self) -> str:
+        return f"Caseload of centre {self.centre_id} as of {self.as_of}"
+
+
+class CaseloadEntry(models.Model):
+    """A patient on their centre's caseload on CaseloadDay.as_of: open tasks counted by bucket
+    (overdue, due that day, in the next 7 days, snoozed) and blocked cycles, the first four as
+    flags for the ranking, with the name the ranking sorts by."""
+
+    patient = models.OneToOneField("patients.Patient", on_delete=models.CASCADE,
+                                   primary_key=True, related_name="+")
+    centre = models.ForeignKey("netcare.Centre", on_delete=models.CASCADE, related_name="+")
+    external_id = models.UUIDField()
+    family_name = models.CharField(max_length=100)
+    given_name = models.CharField(max_length=100)
+    mrn = models.CharField(max_length=32)
+    overdue = models.PositiveSmallIntegerField()
+    blocked = models.PositiveSmallIntegerField()
+    due_today = models.PositiveSmallIntegerField()
+    upcoming = models.PositiveSmallIntegerField()
+    n_overdue = models.PositiveIntegerField()
+    n_today = models.PositiveIntegerField()
+    n_upcoming = models.PositiveIntegerField()
+    n_snoozed = models.PositiveIntegerField()
+    n_blocked = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(
+            fields=["centre", "-overdue", "-blocked", "-due_today", "-upcoming", "family_name",
+                    "given_name", "patient"], name="caseload_entry_rank")]
+
+    def __str__(self) -> str:
+        return f"Caseload entry of patient {self.patient_id}"
+
+
+class CaseloadStale(models.Model):
+    """A patient whose caseload entry must be computed again (written by the triggers; no
+    foreign key: a deleted patient's rows mark it too)."""
+
+    patient_id = models.BigIntegerField(primary_key=True)
+
+    def __str__(self) -> str:
+        return f"Caseload entry of patient {self.patient_id} to compute again"

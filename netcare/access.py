@@ -101,6 +101,16 @@ def scope_to_patients(user, queryset: QuerySet[M], *, patient_path: str = "patie
     return queryset.filter(condition)
 
 
+def centre_scope(user) -> int | None:
+    """The centre whose patients, all of them and only them, `user` may see (navigators and
+    specialists of a specialist centre); None for any other scope."""
+    if _patient_q(user) is None or is_system(user):
+        return None
+    if user.role in (Role.NAVIGATOR, Role.SPECIALIST):
+        return user.centre_id
+    return None
+
+
 def patient_scope_sql(user, *, using: str = "default") -> tuple[str, list] | None:
     """The condition selecting the patients `user` may see, as SQL on the ``patients_patient``
     table (columns written ``"patients_patient"."column"``) with its parameters, for a read

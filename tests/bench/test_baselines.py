@@ -61,6 +61,10 @@ def test_the_caseload_baseline_fetches_what_the_page_shows(client, navigator, ce
     assert sorted(bare["cycles"]) == sorted(cycle.pk for group in page.groups
                                             for cycle, _ in group.blocked)
     assert len(bare["adverse_events"]) == len(page.adverse_events) > 0
+    with connection.cursor() as cursor:  # the page's read model gives the same page
+        from_entries = _baselines.caseload_from_entries(
+            cursor, centre_id=centre.pk, actor_id=navigator.pk, today=TODAY)
+    assert from_entries == bare
 
 
 def test_the_patient_page_baseline_fetches_what_the_page_shows(client, navigator, course,

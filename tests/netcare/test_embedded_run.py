@@ -7,10 +7,12 @@ processes to end without a traceback.
 """
 
 import http.cookiejar
+import importlib
 import os
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -69,6 +71,12 @@ def test_embedded_run_serves_every_demo_user_and_stops_on_ctrl_c(tmp_path):
                               capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr
     assert (tmp_path / "netcare.sqlite3").exists()
+    read_model = importlib.import_module("coordinators.migrations.0009_caseload_read_model")
+    with sqlite3.connect(tmp_path / "netcare.sqlite3") as database:
+        triggers = {row[0] for row in database.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+    expected = {statement.rsplit(" ", 1)[1] for statement in read_model.SQLITE_DROP}
+    assert len(expected) == 11 and expected <= triggers
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -108,6 +116,15 @@ def test_embedded_run_serves_every_demo_user_and_stops_on_ctrl_c(tmp_path):
             data=urllib.parse.urlencode({"q": "zzz-nobody", "csrfmiddlewaretoken": token}).encode())
         found = navigator[0].open(search, timeout=10).read().decode()
         assert "Nothing is overdue, due, snoozed or blocked for these filters." in found
+        # A task marked done leaves the caseload at once (SQLite's triggers mark the patient).
+        first = re.search(r'<li class="task task-overdue" id="task-([0-9a-f-]+)"', page).group(1)
+        done = urllib.request.Request(
+            f"{base}/caseload/tasks/{first}/done/", headers={"Referer": f"{base}/navigator/"},
+            data=urllib.parse.urlencode({"csrfmiddlewaretoken": token}).encode())
+        navigator[0].open(done, timeout=10).read()
+        after = navigator[0].open(f"{base}/navigator/", timeout=10).read().decode()
+        assert f'id="task-{first}"' not in after
+        assert int(re.search(r'id="count-overdue">(\d+)<', after).group(1)) == overdue - 1
 
         # A task sent from this process reaches the embedded worker through the filesystem.
         code = ("import django; django.setup(); from netcare.tasks import heartbeat; "

@@ -10,14 +10,16 @@ at all). The entries are computed by the same conditions as the live reads
 (:mod:`coordinators.caseload_sql`), and the filtered caseload is always read live.
 
 Refreshing takes the centre's CaseloadDay row lock, so two pages of one centre never compute the
-same entries at once; the lock is held for the refresh only (milliseconds), not the page.
+same entries at once; the lock is held for the refresh only (milliseconds), not the page. It
+never waits for a writer: the marks a writer's open transaction holds are left for the refresh
+after its commit.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 
 from coordinators.caseload_sql import Read, Sql, join_sql, sql_in
 from coordinators.models import CaseloadDay, CaseloadEntry
@@ -28,7 +30,34 @@ CHUNK = 500
 
 
 def refresh(read: Read, *, centre_id: int, today: dt.date) -> None:
-    """Bring the centre's entries up to `today` and to every write committed so far."""
+    """Bring the centre's entries up to `today` and to every write committed so far (but the
+    patients a writer is changing right now, whose marks it still holds: the next refresh
+    after its commit takes them). A refresh never waits for a writer; should PostgreSQL still
+    find it in a deadlock (a rare move of a patient between centres), it runs again once."""
+    for attempt in (1, 2):
+        try:
+            _refresh(read, centre_id=centre_id, today=today)
+            return
+        except OperationalError as exc:
+            if attempt == 2 or getattr(exc.__cause__, "pgcode", None) != DEADLOCK:
+                raise
+
+
+DEADLOCK = "40P01"
+
+
+def _consume(where: Sql) -> list[int]:
+    """Delete the stale marks matching `where` and return their patients. On PostgreSQL, a mark
+    a writer holds (its transaction still open) is skipped, not waited for."""
+    if connection.features.has_select_for_update_skip_locked:
+        where = join_sql("patient_id IN (SELECT patient_id FROM coordinators_caseloadstale"
+                         " WHERE ", where, " FOR UPDATE SKIP LOCKED)")
+    statement = join_sql("DELETE FROM coordinators_caseloadstale WHERE ", where,
+                         " RETURNING patient_id")
+    return sorted(row[0] for row in fetch(statement.text, statement.params, [None]))
+
+
+def _refresh(read: Read, *, centre_id: int, today: dt.date) -> None:
     with transaction.atomic():
         day = CaseloadDay.objects.select_for_update().filter(centre_id=centre_id).first()
         if day is None:  # the centre's first caseload (two at once: one row all the same)
@@ -46,15 +75,13 @@ def refresh(read: Read, *, centre_id: int, today: dt.date) -> None:
 def _rebuild(read: Read, *, centre_id: int) -> None:
     """Every entry of the centre computed again. Patients whose entry is here but who have moved
     to another centre are marked for that centre; marks of the centre's own are consumed."""
+    _consume(Sql("patient_id IN (SELECT id FROM patients_patient WHERE centre_id = %s)",
+                 [centre_id]))
     with connection.cursor() as cursor:
-        cursor.execute(
-            "DELETE FROM coordinators_caseloadstale WHERE patient_id IN "
-            "(SELECT id FROM patients_patient WHERE centre_id = %s)", [centre_id])
         cursor.execute(
             "INSERT INTO coordinators_caseloadstale (patient_id) SELECT e.patient_id "
             "FROM coordinators_caseloadentry e JOIN patients_patient p ON p.id = e.patient_id "
-            "WHERE e.centre_id = %s AND p.centre_id <> %s "
-            "AND e.patient_id NOT IN (SELECT patient_id FROM coordinators_caseloadstale)",
+            "WHERE e.centre_id = %s AND p.centre_id <> %s ON CONFLICT DO NOTHING",
             [centre_id, centre_id])
         cursor.execute(
             "DELETE FROM coordinators_caseloadentry WHERE centre_id = %s OR patient_id IN "
@@ -65,12 +92,10 @@ def _rebuild(read: Read, *, centre_id: int) -> None:
 def _recompute_stale(read: Read, *, centre_id: int) -> None:
     """The entries of the centre's stale patients (and of those who have just left it) computed
     again; a patient now at another centre is marked for that centre."""
-    marks = fetch(
-        "DELETE FROM coordinators_caseloadstale WHERE patient_id IN "
-        "(SELECT id FROM patients_patient WHERE centre_id = %s) OR patient_id IN "
-        "(SELECT patient_id FROM coordinators_caseloadentry WHERE centre_id = %s) "
-        "RETURNING patient_id", [centre_id, centre_id], [None])
-    stale = sorted(row[0] for row in marks)
+    stale = _consume(Sql(
+        "(patient_id IN (SELECT id FROM patients_patient WHERE centre_id = %s) OR patient_id IN "
+        "(SELECT patient_id FROM coordinators_caseloadentry WHERE centre_id = %s))",
+        [centre_id, centre_id]))
     for start in range(0, len(stale), CHUNK):
         chunk = stale[start:start + CHUNK]
         delete = join_sql("DELETE FROM coordinators_caseloadentry WHERE patient_id ",
@@ -80,7 +105,7 @@ def _recompute_stale(read: Read, *, centre_id: int) -> None:
                          Sql(" AND centre_id <> %s", [centre_id]))
         with connection.cursor() as cursor:
             cursor.execute(delete.text, delete.params)
-            cursor.execute(moved.text, moved.params)
+            cursor.execute(moved.text + " ON CONFLICT DO NOTHING", moved.params)
         _insert(read, centre_id=centre_id, patients=chunk)
 
 

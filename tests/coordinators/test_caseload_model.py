@@ -124,3 +124,47 @@ def test_only_the_centre_scope_reads_the_model(oncologist, ward, navigator):
     assert not caseload_model.CaseloadDay.objects.exists()
     caseload_for(navigator, today=TODAY)
     assert caseload_model.CaseloadDay.objects.get().as_of == TODAY
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refresh_never_waits_for_a_writer_and_takes_its_change_after_its_commit(
+        navigator, centre, oncologist):
+    """A writer's open transaction holds its patient's mark: the caseload does not wait for it
+    (it shows what was committed before), and the next page after the commit shows the change."""
+    import threading
+    import time
+
+    from django.db import connections, transaction
+
+    patient = make_patient(centre, oncologist, family="Ford", tasks=[
+        (TaskKind.LAR_INJECTION, TODAY - dt.timedelta(days=2), OwnerParty.CENTRE)])
+    assert agree(navigator)["overdue"] == 1
+    Patient.objects.filter(pk=patient.pk).update(given_name="Frances")  # a mark, committed
+    holding, release = threading.Event(), threading.Event()
+
+    def writer():
+        try:
+            with transaction.atomic():
+                CareTask.objects.filter(patient=patient).update(
+                    snoozed_until=TODAY + dt.timedelta(days=5), reason="Away")
+                holding.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        assert holding.wait(10)
+        started = time.monotonic()
+        during = caseload_for(navigator, today=TODAY)
+        assert time.monotonic() - started < 2  # not waiting for the writer
+        assert during.counts["overdue"] == 1  # its change is not committed yet
+        assert CaseloadStale.objects.filter(patient_id=patient.pk).exists()  # left for later
+    finally:
+        release.set()
+        thread.join(10)
+    after = agree(navigator)
+    assert after["overdue"] == 0 and after["snoozed"] == 1
+    assert caseload_for(navigator, today=TODAY).groups[0].patient.given_name == "Frances"
+    assert not CaseloadStale.objects.filter(patient_id=patient.pk).exists()

@@ -7,23 +7,26 @@ PRRT course, the plan); its URLs keep the ``patients`` namespace."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import F, Model, OuterRef, Subquery
-from django.db.models.functions import JSONObject
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import dateformat, timezone
 from django.views.decorators.http import require_POST
 
+from coordinators import patient_reads
 from coordinators.contacts import contact_log_add
 from coordinators.models import CareTask, TaskKind, TaskState
 from coordinators.patient_forms import ContactLogForm, SSAInjectionForm
 from netcare import audit
-from netcare.clock import centre_today
-from netcare.models import Centre, Role, User
+from netcare.clock import centre_today, centre_zone
+from netcare.jinja2 import date as written_date
+from netcare.models import Role
+from netcare.numbers import plain, unit_display
 from patients import selectors, services
 from patients.forms import (
     AdverseEventForm,
@@ -33,13 +36,12 @@ from patients.forms import (
     PrimaryOncologistForm,
 )
 from patients.labview import lab_rows
-from patients.models import AdverseEvent, LabResult, Patient, PerformanceStatus
+from patients.models import LabResult
 from patients.ranges import CentreRanges
 from prrt.clinical import rules_config
 from prrt.injections import ssa_injection_record
 from prrt.journey import JourneyRecord, journey_for
-from prrt.models import Administration, Cycle, TreatmentCourse
-from referrals.models import Referral
+from prrt.models import Administration, Cycle
 
 # The contact log and the injections list show this many of the latest rows.
 RECENT_ROWS = 100
@@ -83,9 +85,8 @@ def _ssa_form(patient, data=None) -> SSAInjectionForm:
                             current_ssa=patient.current_ssa)
 
 
-def _recent(queryset) -> tuple[list, bool]:
-    """The latest RECENT_ROWS rows, and whether there are more."""
-    rows = list(queryset[:RECENT_ROWS + 1])
+def _recent(rows: list) -> tuple[list, bool]:
+    """The latest RECENT_ROWS of `rows` (read with one more), and whether there are more."""
     return rows[:RECENT_ROWS], len(rows) > RECENT_ROWS
 
 
@@ -113,67 +114,78 @@ def _overdue(course_tasks: list[CareTask], today) -> list[tuple[str, object]]:
             if task.due < today and task.kind != TaskKind.INFUSION]  # infusions: from the cycles
 
 
-def _course_and_cycles(patient) -> tuple[TreatmentCourse | None, list]:
-    """The patient's latest course and its cycles, each cycle with its administration and
-    decisions: the cycles with their course in one query (a second only for a course without
-    cycles yet), the decisions in one more."""
-    latest = (TreatmentCourse.objects.filter(patient=patient)
-              .order_by("-created_at", "-pk").values("pk")[:1])
-    cycles = list(Cycle.objects.filter(course_id=Subquery(latest))
-                  .select_related("course__centre", "administration")
-                  .prefetch_related("decisions").order_by("number"))
-    if cycles:
-        course = cycles[0].course
-        for cycle in cycles:
-            cycle.course = course  # one course object, as course.cycles would give
-        return course, cycles
-    course = (TreatmentCourse.objects.filter(patient=patient).select_related("centre")
-              .order_by("-created_at", "-pk").first())
-    return course, []
+# --- what the page writes of its rows, worked out once ------------------------------------------
 
 
-# The patient's short lists, read together (see _short_lists): per list, the model, the fields the
-# page shows and the one related row it names ("field": (model, fields of it)).
-SHORT_LISTS = {
-    "performance": (PerformanceStatus.objects.order_by("-assessed_on", "-id"),
-                    ("id", "scale", "value", "assessed_on", "assessed_by"),
-                    {"entered_by": (User, ("first_name", "last_name", "username"))}),
-    "adverse_events": (AdverseEvent.objects.order_by("-onset_on", "-id"),
-                       ("id", "term", "category", "ctcae_grade", "onset_on"),
-                       {"reported_by": (User, ("first_name", "last_name", "username"))}),
-    "referrals": (Referral.objects.order_by("-created_at", "-id"),
-                  ("id", "external_id", "state", "created_at"),
-                  {"centre": (Centre, ("name",))}),
-}
+class _Texts:
+    """Days and times as the template's date filter writes them: a day through the days
+    netcare.jinja2 remembers, a time in the centre's time zone `zone` (as inside
+    {% timezone %}) written once per page (a panel's results share their time)."""
+
+    def __init__(self, zone) -> None:
+        self.zone, self._times = zone, {}
+
+    def __call__(self, value, format_string: str, *, zone=None) -> str:
+        """`value` (a day, or an aware time shown in `zone`, else the centre's) as written
+        with `format_string`; "" for None."""
+        if not isinstance(value, dt.datetime):
+            return written_date(value, format_string)
+        key = (value, format_string, zone)
+        text = self._times.get(key)
+        if text is None:
+            text = self._times[key] = dateformat.format(
+                timezone.localtime(value, zone or self.zone), format_string)
+        return text
 
 
-def _short_lists(patient) -> dict[str, list]:
-    """The patient's performance status assessments, adverse events and referrals in one query:
-    each list an array of JSON rows (the fields the page shows) beside the patient's id, read
-    back as unsaved model instances, for display only."""
-    arrays = {}
-    for name, (queryset, fields, related) in SHORT_LISTS.items():
-        row = {field: F(field) for field in fields}
-        for field, (_, columns) in related.items():
-            row[field] = JSONObject(**{column: F(f"{field}__{column}") for column in columns})
-        arrays[f"{name}_rows"] = ArraySubquery(
-            queryset.filter(patient=OuterRef("pk")).values(row=JSONObject(**row)))
-    read = Patient.objects.filter(pk=patient.pk).values(**arrays).get()
-    return {name: [_instance(queryset.model, row, related) for row in read[f"{name}_rows"]]
-            for name, (queryset, _, related) in SHORT_LISTS.items()}
+def _show_tasks(tasks: list[CareTask], today, texts: _Texts) -> None:
+    """What the open care tasks table writes of each task: its title, due day (overdue, due
+    today), the day a snooze ends, its owner and its appointment."""
+    for task in tasks:
+        task.title_text = task.title
+        task.due_text = texts(task.due, "D j M Y")
+        task.overdue, task.due_today = task.due < today, task.due == today
+        task.snoozed_text = texts(task.snoozed_until, "j M")
+        task.owner_text = (str(task.owner_user) if task.owner_user
+                           else task.get_owner_party_display())
+        task.appointment_text = texts(task.appointment_at, "D j M Y H:i")
 
 
-def _instance(model: type[Model], row: dict, related: dict) -> Model:
-    """An unsaved `model` from a JSON row: each value through its field's to_python (dates,
-    times, UUIDs come back as text), a related row as an instance of its model."""
-    values = {}
-    for name, value in row.items():
-        if name in related:
-            other, _ = related[name]
-            values[name] = _instance(other, value, {})
+def _show_cycles(cycles: list[Cycle], texts: _Texts) -> None:
+    """What the cycles table writes of each cycle: its page, state, planned day and the dose
+    given (its day in the server's time zone, as the table has always shown it)."""
+    for cycle in cycles:
+        cycle.url = reverse("prrt:cycle", args=[cycle.external_id])
+        cycle.state_label = cycle.get_state_display()
+        cycle.planned_text = texts(cycle.planned_date, "j M Y")
+        cycle.given = _administration(cycle)
+        cycle.given_text = "" if cycle.given is None else (
+            f"{plain(cycle.given.activity_gbq)} GBq on "
+            + texts(cycle.given.administered_at, "j M Y",
+                    zone=timezone.get_current_timezone()))
+
+
+_ANALYTES = dict(LabResult.Analyte.choices)
+
+
+def _show_lab_results(patient, results: list[LabResult], ranges: CentreRanges, texts: _Texts,
+                      in_error) -> None:
+    """What the list of every result writes of each: its time, analyte, value, limits and, for
+    a result not in error, where to mark it in error (`in_error`: the result and the form that
+    failed to, shown with its errors; the others' blank form is written out by the
+    template)."""
+    for lab in results:
+        lab.collected_text = texts(lab.collected_at, "j M Y H:i")
+        lab.collected_day = texts(lab.collected_at, "j M Y")
+        lab.analyte_label = _ANALYTES.get(lab.analyte, lab.analyte)
+        lab.value_text = f"{plain(lab.value)} {unit_display(lab.unit or '')}"
+        lab.limits_text = ranges.limits_for(lab).text(lab.unit)
+        if lab.entered_in_error:
+            lab.marked_text = texts(lab.marked_in_error_at, "j M Y")
         else:
-            values[name] = model._meta.get_field(name).to_python(value)
-    return model(**values)
+            lab.in_error_url = reverse("patients:lab-in-error",
+                                       args=[patient.external_id, lab.external_id])
+        lab.in_error_form = in_error[1] if in_error and in_error[0].pk == lab.pk else None
 
 
 # The entry forms of the page, each in a <details>: built (and rendered in place) only when it
@@ -203,27 +215,32 @@ def _render_record(request, patient, *, lab_form=None, ae_form=None, contact_for
                    ssa_form=None, ps_form=None, in_error=None, oncologist_form=None, tasks=None,
                    status=200):
     """The page; a form that failed comes back with its errors (`in_error`: the lab result
-    and the form that tried to mark it in error). Each table is read once, as a list (the
-    template evaluates no queryset), and the journey is drawn from those lists."""
+    and the form that tried to mark it in error). Each table is read once, in SQL, as a list
+    of model instances with what they name joined (the template evaluates no queryset and
+    follows no relation to the database); what the longer tables write of each row is worked
+    out here once (_show_*); the journey is drawn from those lists."""
     today = centre_today(patient.centre)
     config = rules_config(patient.centre)
     ranges = CentreRanges.cached(patient.centre_id)
-    results = list(patient.labs.select_related("entered_by", "marked_in_error_by")
-                   .order_by("-collected_at", "-id")[:RECENT_LABS])
+    known: dict = {}  # the people the lists name, one instance each
+    results = selectors.lab_results_for(patient, limit=RECENT_LABS, known=known)
     labs = [lab for lab in results if not lab.entered_in_error]
-    course, cycles = _course_and_cycles(patient)
+    course, cycles = patient_reads.course_and_cycles(patient)
     if course is None:
         course_tasks = []
+    elif tasks is None:
+        course_tasks = patient_reads.course_tasks(patient, course, known)
     else:
-        tasks = _open_tasks(patient, course) if tasks is None else tasks
         course_tasks = [task for task in tasks if task.course_id == course.pk]
-    contacts, more_contacts = _recent(patient.contacts.select_related("task", "recorded_by"))
-    injections, more_injections = _recent(patient.ssa_injections.select_related("recorded_by"))
-    imaging = list(patient.imaging.all())
-    for lab in results:
-        lab.limits_text = ranges.limits_for(lab).text(lab.unit)
-        # Only the form that failed is built; the others are written out by the template.
-        lab.in_error_form = in_error[1] if in_error and in_error[0].pk == lab.pk else None
+    contacts, more_contacts = _recent(
+        patient_reads.contacts(patient, known, limit=RECENT_ROWS + 1))
+    injections, more_injections = _recent(
+        patient_reads.injections(patient, known, limit=RECENT_ROWS + 1))
+    imaging = selectors.imaging_for(patient)
+    texts = _Texts(centre_zone(patient.centre))
+    _show_tasks(course_tasks, today, texts)
+    _show_cycles(cycles, texts)
+    _show_lab_results(patient, results, ranges, texts, in_error)
     journey = None
     if course:
         # The journey draws the injections and lab days this page has read (the latest
@@ -243,14 +260,16 @@ def _render_record(request, patient, *, lab_form=None, ae_form=None, contact_for
         "today": today,
         "lab_rows": lab_rows(labs, config, ranges),
         "lab_results": results,
+        "lab_results_open": any(lab.in_error_form is not None and lab.in_error_form.errors
+                                for lab in results),
         "more_lab_results": len(results) == RECENT_LABS,
         "course": course,
         "cycles": cycles,
-        "administered_cycles": [cycle for cycle in cycles if _administration(cycle)],
+        "administered_cycles": [cycle for cycle in cycles if cycle.given],
         "journey": journey,
         "course_tasks": course_tasks,
         "imaging": imaging,
-        **_short_lists(patient),
+        **patient_reads.short_lists(patient, known),
         "contacts": contacts,
         "more_contacts": more_contacts,
         "ssa_injections": injections,
@@ -278,7 +297,7 @@ def patient_entry_form(request: HttpRequest, external_id, name: str) -> HttpResp
 
 @login_required
 def patient_detail(request: HttpRequest, external_id) -> HttpResponse:
-    patient = selectors.patient_record_for(request.user, external_id)
+    patient = selectors.patient_page_record_for(request.user, external_id)
     audit.record_view(actor=request.user, obj=patient, ip_address=audit.client_ip(request))
     return _render_record(request, patient)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django.db import connections
-from django.db.models import Field, Model, Q, Value
+from django.db.models import Field, Model, Q
 
 
 def converters(fields: Sequence[Field | None], *, using: str = "default") -> list:
@@ -20,9 +20,11 @@ def converters(fields: Sequence[Field | None], *, using: str = "default") -> lis
         if field is None:
             result.append(None)
             continue
-        expression = Value(None, output_field=field)
+        # The field's own column, as a queryset reads it (on SQLite a decimal then keeps its
+        # field's places).
+        expression = field.get_col(field.model._meta.db_table)
         found = [*connection.ops.get_db_converters(expression),
-                 *field.get_db_converters(connection)]
+                 *expression.get_db_converters(connection)]
         result.append((expression, found) if found else None)
     return result
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import rules
 from netcare.clock import local_date
+from netcare.jinja2 import date as date_format  # the date filter's words, days remembered
 from patients.models import ImagingStudy, LabResult
 from prrt import clinical
 from prrt.models import CycleState, SSAInjection, TreatmentCourse
@@ -37,9 +38,15 @@ class Mark:
     end: dt.date | None = None  # a bar when set
     label: str = ""
     state: str = "done"  # done | planned | overdue
+    # Where and how it is drawn (see _layout): its place, the text of its tooltip, and for a
+    # mark (not a bar) its radius and the words written above it (None: none).
     x: float = 0
     width: float = 0
     y: float = 0
+    title: str = ""
+    radius: int = 5
+    caption: str | None = None
+    caption_y: float = 0
 
 
 @dataclass
@@ -53,6 +60,10 @@ class Journey:
     width: int = WIDTH
     height: int = TOP + ROW_HEIGHT * len(ROWS) + 30
     rows: list[tuple[str, float]] = field(default_factory=list)
+    # The picture's dates as written (_layout), for its description and caption.
+    start_text: str = ""
+    end_text: str = ""
+    today_text: str = ""
 
     @property
     def overdue(self) -> list[Mark]:
@@ -141,10 +152,29 @@ def _layout(journey: Journey) -> None:
         mark.x = x_of(mark.start)
         mark.width = max(round(x_of(mark.end) - mark.x, 1), 4) if mark.end else 0
         mark.y = journey.rows[mark.row][1]
+        _words(mark)
     journey.today_x = x_of(journey.today)
+    journey.start_text, journey.end_text, journey.today_text = (
+        date_format(day, "j M Y") for day in (journey.start, journey.end, journey.today))
     month = dt.date(journey.start.year, journey.start.month, 1)
     step = 1 if span <= 400 else 3
     while month <= journey.end:
         if month >= journey.start:
             journey.ticks.append((x_of(month), month.strftime("%b %Y")))
         month = rules.add_months(month, step)
+
+
+def _words(mark: Mark) -> None:
+    """A mark's tooltip, and its radius and caption: a bar is a precaution window; an
+    infusion is drawn larger with its label above it, and anything overdue says so."""
+    if mark.end:
+        mark.title = (f"Precautions {date_format(mark.start, 'j M')}–"
+                      f"{date_format(mark.end, 'j M Y')}")
+        return
+    overdue = mark.state == "overdue"
+    mark.title = f"{mark.label or 'Lab draw'} {date_format(mark.start, 'j M Y')}" + (
+        " (overdue)" if overdue else " (planned)" if mark.state == "planned" else "")
+    mark.radius = 7 if mark.row == 0 else 5
+    if mark.row == 0 or overdue:
+        mark.caption = (mark.label if mark.row == 0 else "") + (" overdue" if overdue else "")
+        mark.caption_y = mark.y - 11

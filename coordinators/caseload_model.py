@@ -74,9 +74,11 @@ def _refresh(read: Read, *, centre_id: int, today: dt.date) -> None:
 
 def _rebuild(read: Read, *, centre_id: int) -> None:
     """Every entry of the centre computed again. Patients whose entry is here but who have moved
-    to another centre are marked for that centre; marks of the centre's own are consumed."""
+    to another centre are marked for that centre; marks of the centre's own, and of patients
+    deleted since, are consumed."""
     _consume(Sql("patient_id IN (SELECT id FROM patients_patient WHERE centre_id = %s)",
                  [centre_id]))
+    _consume(Sql("patient_id NOT IN (SELECT id FROM patients_patient)", []))  # deleted ones
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO coordinators_caseloadstale (patient_id) SELECT e.patient_id "

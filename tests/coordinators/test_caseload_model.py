@@ -15,6 +15,7 @@ from coordinators.models import CareTask, CaseloadEntry, CaseloadStale, OwnerPar
 from patients.models import Patient
 from prrt.models import Cycle, TreatmentCourse
 from tests.coordinators.test_caseload import TODAY, make_patient
+from tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -91,6 +92,17 @@ def test_the_caseload_follows_the_days_with_no_write(navigator, ward):
     for days in range(0, 45, 1):
         agree(navigator, TODAY + dt.timedelta(days=days))
     agree(navigator, TODAY - dt.timedelta(days=10))  # and back
+
+
+def test_a_deleted_patient_leaves_no_mark_behind(navigator, ward, centre, oncologist):
+    """A patient registered by mistake and deleted (possible before any referral or course)."""
+    agree(navigator)
+    gone = PatientFactory(centre=centre, referring_oncologist=oncologist).pk
+    Patient.objects.filter(pk=gone).delete()
+    assert CaseloadStale.objects.filter(patient_id=gone).exists()  # from its registration
+    agree(navigator)
+    agree(navigator, TODAY + dt.timedelta(days=1))  # the next day's rebuild clears the mark
+    assert not CaseloadStale.objects.filter(patient_id=gone).exists()
 
 
 def test_refreshing_consumes_the_marks_and_a_quiet_page_writes_nothing(navigator, ward):

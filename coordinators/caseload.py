@@ -1,12 +1,14 @@
 """The navigator's caseload: what is overdue, due today, due in the next 7 days, snoozed or
 blocked, for every patient the navigator may see, grouped by patient with counts.
 
-A fixed number of queries whatever the caseload, and a cost that hardly grows with it: the
+A fixed number of queries whatever the caseload, and a cost that does not grow with it: the
 counts, which patients have something and their order (overdue first, then blocked, then due
-today, then in the next days; snoozed only last; then by name) are computed by the database
-(portable SQL: conditional aggregation and IN subqueries, on PostgreSQL and SQLite alike); only
-the rows of the patient groups shown (PAGE_PATIENTS at a time, the next ones on demand) are
-read, as plain values rather than model instances, with their URLs and labels made here.
+today, then in the next days; snoozed only last; then by name) come from the centre's read model
+(coordinators/caseload_model.py, brought up to date before each read), or for a filtered
+caseload are computed by the database from the tasks themselves (coordinators/caseload_sql.py,
+portable SQL); only the rows of the patient groups shown (PAGE_PATIENTS at a time, the next ones
+on demand) are read, as plain values rather than model instances, with their URLs and labels
+made here, and rendered by Jinja2 (templates/jinja2/coordinators/caseload_groups.jinja).
 "Overdue" and "due" are derived from the dates when read, never stored. The dates are the plan's
 (the tasks' own), the same on every page.
 
@@ -251,7 +253,7 @@ def caseload_for(user, *, today: dt.date, filters: Filters = Filters(),
         counts = caseload_model.counts(centre_id=centre_id)
         ranked = caseload_model.ranked(centre_id=centre_id, offset=offset, show=show)
     else:
-        counts, ranked = _live(read, offset=offset, show=show)
+        counts, ranked = live_ranking(read, offset=offset, show=show)
     patient_url = _url_maker("patients:detail")
     groups = {pk: PatientGroup(PatientRow(
         pk=pk, external_id=external_id, family_name=family_name, given_name=given_name,
@@ -266,7 +268,7 @@ def caseload_for(user, *, today: dt.date, filters: Filters = Filters(),
                     offset=offset)
 
 
-def _live(read: Read, *, offset: int, show: int) -> tuple[dict[str, int], list[tuple]]:
+def live_ranking(read: Read, *, offset: int, show: int) -> tuple[dict[str, int], list[tuple]]:
     """The counts and the ranked patients computed from the open tasks and cycles themselves
     (a filtered caseload, or a scope other than a whole centre)."""
     counts = read.counts()

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 
 from coordinators import caseload_model, services
-from coordinators.caseload import Filters, _live, caseload_for
+from coordinators.caseload import Filters, caseload_for, live_ranking
 from coordinators.caseload_sql import Read
 from coordinators.models import CareTask, CaseloadEntry, CaseloadStale, OwnerParty, TaskKind
 from patients.models import Patient
@@ -24,7 +24,7 @@ def agree(user, today=TODAY) -> dict[str, int]:
     """The page's caseload (read model, refreshed first) equals the one computed live from the
     tasks and cycles: counts, and every patient in order. Returns the counts."""
     shown = caseload_for(user, today=today, show=1000)
-    counts, ranked = _live(Read(user, today=today, filters=Filters()), offset=0, show=1000)
+    counts, ranked = live_ranking(Read(user, today=today, filters=Filters()), offset=0, show=1000)
     assert shown.counts == counts
     assert [group.patient.pk for group in shown.groups] == [row[0] for row in ranked]
     assert [group.patient.family_name for group in shown.groups] == [row[2] for row in ranked]

@@ -1,4 +1,5 @@
-"""Reads written in SQL for the pages that must stay near their bare SQL (the caseload): the rows
+"""Reads written in SQL for the pages that must stay near their bare SQL (the caseload, the
+patient page): the rows
 come back with each column converted as the ORM converts that model field on this database
 (dates, times and UUIDs are text on SQLite, JSON is text on both), so the code above sees the
 same Python values whichever database runs."""
@@ -11,48 +12,48 @@ from django.db import connections
 from django.db.models import Field, Model, Q
 
 
-def converters(fields: Sequence[Field | None], *, using: str = "default") -> list:
-    """For each column, (expression, converters) of its model field; None for a column to keep
-    as the driver returns it (counts, booleans computed in SQL)."""
+def conversions(fields: Sequence[Field | None], *, using: str = "default") -> list[tuple]:
+    """(position, column, converters) of each column of `fields` that the database returns
+    otherwise than its model field holds it, as a queryset converts it: the field's own column,
+    so that on SQLite a decimal keeps its places. None in `fields`: a column kept as the driver
+    returns it (counts, flags computed in SQL)."""
     connection = connections[using]
-    result = []
-    for field in fields:
+    plan = []
+    for index, field in enumerate(fields):
         if field is None:
-            result.append(None)
             continue
-        # The field's own column, as a queryset reads it (on SQLite a decimal then keeps its
-        # field's places).
-        expression = field.get_col(field.model._meta.db_table)
-        found = [*connection.ops.get_db_converters(expression),
-                 *expression.get_db_converters(connection)]
-        result.append((expression, found) if found else None)
-    return result
+        column = field.get_col(field.model._meta.db_table)
+        found = [*connection.ops.get_db_converters(column),
+                 *column.get_db_converters(connection)]
+        if found:
+            plan.append((index, column, found))
+    return plan
+
+
+def convert(values: Sequence, plan: list[tuple], *, using: str = "default") -> list:
+    """One row's `values` converted by `plan` (:func:`conversions`)."""
+    connection = connections[using]
+    values = list(values)
+    for index, column, found in plan:
+        value = values[index]
+        if value is not None:
+            for converter in found:
+                value = converter(value, column, connection)
+            values[index] = value
+    return values
 
 
 def fetch(sql: str, params: Sequence, fields: Sequence[Field | None], *,
           using: str = "default") -> list[tuple]:
     """The rows of `sql` (``%s`` placeholders), each column converted for its field in `fields`
     (None: as it comes)."""
-    connection = connections[using]
-    with connection.cursor() as cursor:
+    with connections[using].cursor() as cursor:
         cursor.execute(sql, list(params))
         rows = cursor.fetchall()
-    plan = [(index, expression, found)
-            for index, entry in enumerate(converters(fields, using=using)) if entry
-            for expression, found in [entry]]
+    plan = conversions(fields, using=using)
     if not plan:
         return rows
-    converted = []
-    for row in rows:
-        values = list(row)
-        for index, expression, found in plan:
-            value = values[index]
-            if value is not None:
-                for convert in found:
-                    value = convert(value, expression, connection)
-            values[index] = value
-        converted.append(tuple(values))
-    return converted
+    return [tuple(convert(row, plan, using=using)) for row in rows]
 
 
 def date_param(value, *, using: str = "default"):

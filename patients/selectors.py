@@ -19,6 +19,7 @@ from django.http import Http404
 
 from netcare import access
 from netcare.models import Centre, User
+from netcare.sqlrows import conversions, convert
 from patients.models import ImagingStudy, LabResult, Patient, TumourProfile
 
 # What a page shows of a person (User.__str__: the full name, else the username).
@@ -65,19 +66,10 @@ class Columns:
                                for field in self.fields)
 
     @cached_property
-    def _conversions(self) -> list[tuple[int, object, list]]:
-        """(position, column, converters) of each column the database returns otherwise than
-        the model field holds it, as a queryset converts it (a decimal to its field's places on
-        SQLite, JSON, UUIDs, dates and times stored as text), worked out once."""
-        connection = connections[DEFAULT_DB_ALIAS]
-        conversions = []
-        for index, field in enumerate(self.fields):
-            column = field.get_col(field.model._meta.db_table)
-            found = [*connection.ops.get_db_converters(column),
-                     *column.get_db_converters(connection)]
-            if found:
-                conversions.append((index, column, found))
-        return conversions
+    def _conversions(self) -> list[tuple]:
+        """How each column the database returns otherwise than the model field holds it is
+        converted, as a queryset converts it (netcare.sqlrows), worked out once."""
+        return conversions(self.fields)
 
     def build(self, values: Sequence, known: dict) -> Model | None:
         """The instance of `values` (these columns of one row, in order, as the database
@@ -89,14 +81,7 @@ class Columns:
         if self.shared and (self.model, pk) in known:
             return known[self.model, pk]
         if self._conversions:
-            connection = connections[DEFAULT_DB_ALIAS]
-            values = list(values)
-            for index, expression, found in self._conversions:
-                value = values[index]
-                if value is not None:
-                    for convert in found:
-                        value = convert(value, expression, connection)
-                    values[index] = value
+            values = convert(values, self._conversions)
         instance = self.model.from_db(DEFAULT_DB_ALIAS, self.attnames, values)
         if self.shared:
             known[self.model, pk] = instance

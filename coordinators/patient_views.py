@@ -14,8 +14,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import dateformat, timezone
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from coordinators import patient_reads
@@ -282,6 +284,9 @@ def _render_record(request, patient, *, lab_form=None, ae_form=None, contact_for
         "is_centre_team": is_team,
         "oncologist_form": forms["primary"] if is_team else None,
     }
+    # The body in Jinja2 (templates/jinja2/patients/record.jinja): its rows repeat.
+    context["record_html"] = mark_safe(render_to_string(  # noqa: S308 - autoescaped
+        "patients/record.jinja", context, request=request, using="jinja2"))
     return render(request, "patients/detail.html", context, status=status)
 
 

@@ -537,3 +537,16 @@ def test_the_written_out_in_error_field_is_the_forms_own(client, navigator, cour
     client.force_login(navigator)
     page = client.get(detail(course.patient)).content.decode()
     assert str(LabInErrorForm(prefix=f"err-{lab.external_id}")["reason"]) in page
+
+
+def test_the_record_body_escapes_what_people_typed(client, navigator, centre, oncologist):
+    """The page's body is rendered by Jinja2: names are text, never markup; a patient
+    registered without a tumour profile yet says so."""
+    patient = PatientFactory(centre=centre, referring_oncologist=oncologist,
+                             family_name="<b>O'Brien</b>", given_name="Ann & Co")
+    client.force_login(navigator)
+    page = client.get(detail(patient)).content.decode()
+    assert "<b>O'Brien</b>" not in page
+    assert "Ann &amp; Co &lt;b&gt;O&#39;Brien&lt;/b&gt;" in page
+    assert "No tumour profile recorded." in page
+    assert page.count('name="csrfmiddlewaretoken"') >= 1

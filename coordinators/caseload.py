@@ -25,12 +25,11 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass, field
 
-from django.urls import reverse
-
 from coordinators import caseload_model
 from coordinators.caseload_sql import BLOCKED_IDS_INLINE, Read
 from coordinators.models import CareTask, OwnerParty, TaskKind
 from netcare.access import centre_scope
+from netcare.links import url_maker
 from patients.models import AdverseEvent
 from prrt.models import CourseState
 
@@ -76,7 +75,7 @@ def task_link(task: CareTask) -> TaskLink | None:
     referral back."""
     course_ref = task.course.external_id if task.kind == TaskKind.REFERRAL_FOLLOW_UP else None
     return link_for(task.kind, task.cycle, getattr(task, "cycle_ref", None), course_ref,
-                    cycle_url=_url_maker("prrt:cycle"), letter_url=_url_maker("letters:letter"))
+                    cycle_url=url_maker("prrt:cycle"), letter_url=url_maker("letters:letter"))
 
 
 _CYCLE_LINKS = {TaskKind.REBOOK_CYCLE: "Rebook cycle {}", TaskKind.DOSE_ORDER: "Order the dose "
@@ -97,16 +96,6 @@ def link_for(kind: str, cycle: int, cycle_ref, course_ref, *, cycle_url,
 def is_snoozed(task: CareTask, today: dt.date) -> bool:
     """Snoozed until a later day: the task wakes on ``snoozed_until``."""
     return task.snoozed_until is not None and task.snoozed_until > today
-
-
-_PLACEHOLDER = uuid.UUID(int=0)
-
-
-def _url_maker(name: str):
-    """A function from a public id to the URL of `name` (one ``reverse`` per page, not per row)."""
-    pattern = reverse(name, args=[_PLACEHOLDER])
-    head, tail = pattern.split(str(_PLACEHOLDER), 1)
-    return lambda external_id: f"{head}{external_id}{tail}"
 
 
 @dataclass
@@ -254,7 +243,7 @@ def caseload_for(user, *, today: dt.date, filters: Filters = Filters(),
         ranked = caseload_model.ranked(centre_id=centre_id, offset=offset, show=show)
     else:
         counts, ranked = live_ranking(read, offset=offset, show=show)
-    patient_url = _url_maker("patients:detail")
+    patient_url = url_maker("patients:detail")
     groups = {pk: PatientGroup(PatientRow(
         pk=pk, external_id=external_id, family_name=family_name, given_name=given_name,
         mrn=mrn, url=patient_url(external_id)))
@@ -297,9 +286,9 @@ def _owner_name(first: str | None, last: str | None, username: str | None) -> st
 
 
 def _fill_tasks(groups: dict[int, PatientGroup], rows: list[tuple], *, today: dt.date) -> None:
-    forms_url = _url_maker("caseload:task-forms")
-    cycle_url = _url_maker("prrt:cycle")
-    letter_url = _url_maker("letters:letter")
+    forms_url = url_maker("caseload:task-forms")
+    cycle_url = url_maker("prrt:cycle")
+    letter_url = url_maker("letters:letter")
     centres: dict[str, TaskCourse] = {}
     for (pk, external_id, patient_id, kind, cycle, sequence, due, latest, snoozed_until, reason,
          appointment_at, place, note, owner_party, first, last, username, course_state,
@@ -331,7 +320,7 @@ def _fill_tasks(groups: dict[int, PatientGroup], rows: list[tuple], *, today: dt
 
 
 def _fill_blocked(groups: dict[int, PatientGroup], rows: list[tuple]) -> None:
-    cycle_url = _url_maker("prrt:cycle")
+    cycle_url = url_maker("prrt:cycle")
     for pk, external_id, number, planned_date, missing, patient_id, course_state in rows:
         group = groups[patient_id]
         if group.course is None:
@@ -342,7 +331,7 @@ def _fill_blocked(groups: dict[int, PatientGroup], rows: list[tuple]) -> None:
 
 def _adverse_events(read: Read) -> list[dict]:
     """The recent serious adverse events as values, with the patient's link."""
-    patient_url = _url_maker("patients:detail")
+    patient_url = url_maker("patients:detail")
     categories = dict(AdverseEvent._meta.get_field("category").flatchoices)
     return [{"ctcae_grade": grade, "term": term, "category": categories.get(category, category),
              "onset_on": onset_on, "patient_url": patient_url(patient),

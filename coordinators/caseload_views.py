@@ -8,11 +8,9 @@ from dataclasses import replace
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
-from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
 from coordinators import services
@@ -27,6 +25,7 @@ from coordinators.models import OwnerParty, TaskKind
 from coordinators.selectors import visible_tasks
 from netcare import audit
 from netcare.access import get_object_for, role_required
+from netcare.jinja2 import render_fragment
 from netcare.models import Role
 from netcare.notifications import centre_team
 from netcare.workflow import TransitionError
@@ -73,9 +72,8 @@ def _context(request: HttpRequest, filters: Filters, **extra) -> dict:
 
 def _groups_html(context: dict) -> str:
     """The patient groups of `context` (Jinja2: the part of the page repeated for every task)."""
-    return mark_safe(render_to_string(  # noqa: S308 - autoescaped by the Jinja2 environment
-        "coordinators/caseload_groups.jinja",
-        {**context, "caseload_url": reverse("caseload:caseload")}, using="jinja2"))
+    return render_fragment("coordinators/caseload_groups.jinja",
+                           {**context, "caseload_url": reverse("caseload:caseload")})
 
 
 @role_required(Role.NAVIGATOR, Role.SPECIALIST)

@@ -14,10 +14,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import dateformat, timezone
-from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from coordinators import patient_reads
@@ -27,6 +25,8 @@ from coordinators.patient_forms import ContactLogForm, SSAInjectionForm
 from netcare import audit
 from netcare.clock import centre_today, centre_zone
 from netcare.jinja2 import date as written_date
+from netcare.jinja2 import render_fragment
+from netcare.links import url_maker
 from netcare.models import Role
 from netcare.numbers import plain, unit_display
 from patients import selectors, services
@@ -156,8 +156,9 @@ def _show_tasks(tasks: list[CareTask], today, texts: _Texts) -> None:
 def _show_cycles(cycles: list[Cycle], texts: _Texts) -> None:
     """What the cycles table writes of each cycle: its page, state, planned day and the dose
     given (its day in the server's time zone, as the table has always shown it)."""
+    cycle_url = url_maker("prrt:cycle")
     for cycle in cycles:
-        cycle.url = reverse("prrt:cycle", args=[cycle.external_id])
+        cycle.url = cycle_url(cycle.external_id)
         cycle.state_label = cycle.get_state_display()
         cycle.planned_text = texts(cycle.planned_date, "j M Y")
         cycle.given = _administration(cycle)
@@ -176,6 +177,7 @@ def _show_lab_results(patient, results: list[LabResult], ranges: CentreRanges, t
     a result not in error, where to mark it in error (`in_error`: the result and the form that
     failed to, shown with its errors; the others' blank form is written out by the
     template)."""
+    in_error_url = url_maker("patients:lab-in-error", arity=2)
     for lab in results:
         lab.collected_text = texts(lab.collected_at, "j M Y H:i")
         lab.collected_day = texts(lab.collected_at, "j M Y")
@@ -185,8 +187,7 @@ def _show_lab_results(patient, results: list[LabResult], ranges: CentreRanges, t
         if lab.entered_in_error:
             lab.marked_text = texts(lab.marked_in_error_at, "j M Y")
         else:
-            lab.in_error_url = reverse("patients:lab-in-error",
-                                       args=[patient.external_id, lab.external_id])
+            lab.in_error_url = in_error_url(patient.external_id, lab.external_id)
         lab.in_error_form = in_error[1] if in_error and in_error[0].pk == lab.pk else None
 
 
@@ -285,8 +286,7 @@ def _render_record(request, patient, *, lab_form=None, ae_form=None, contact_for
         "oncologist_form": forms["primary"] if is_team else None,
     }
     # The body in Jinja2 (templates/jinja2/patients/record.jinja): its rows repeat.
-    context["record_html"] = mark_safe(render_to_string(  # noqa: S308 - autoescaped
-        "patients/record.jinja", context, request=request, using="jinja2"))
+    context["record_html"] = render_fragment("patients/record.jinja", context, request)
     return render(request, "patients/detail.html", context, status=status)
 
 

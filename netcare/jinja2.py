@@ -63,6 +63,13 @@ def django_template(context, template_name: str, **extra) -> str:
         template_name, {**context.get_all(), **extra}, request=context.get("request")))
 
 
+def render_fragment(template_name: str, context: dict, request=None) -> str:
+    """The Jinja2 template `template_name` rendered with `context`, as safe HTML for a page in
+    Django's template language (autoescaped here)."""
+    return mark_safe(render_to_string(  # noqa: S308 - autoescaped by this environment
+        template_name, context, request=request, using="jinja2"))
+
+
 def environment(**options) -> Environment:
     options.pop("autoescape", None)
     options["undefined"] = Undefined  # not DebugUndefined: the same page in every mode
